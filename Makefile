@@ -1,0 +1,93 @@
+# Federated Learning Across Borders: set-up, lab, tests, benchmark.
+# `make lab` and `make test` each build .venv from requirements.lock first.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_PORT ?= 8888
+
+# TensorFlow's C++ logging must be quiet before TF is first imported.
+export TF_CPP_MIN_LOG_LEVEL := 3
+# Processes started by this make run carry this tag, so `check-workers` finds exactly ours.
+ifndef FLCOURSE_RUN_TAG
+export FLCOURSE_RUN_TAG := make-$(shell date +%s%N)
+endif
+
+define NO_PYTHON
+Python 3.11 was not found (looked for '$(PYTHON)').
+TensorFlow Federated 0.87 runs on Python 3.9-3.11 and ships Linux wheels only.
+  Debian/Ubuntu: sudo apt-get install python3.11 python3.11-venv   (or use pyenv)
+  then run make again, or point make at it: make PYTHON=/path/to/python3.11 ...
+macOS and Windows: use the Binder badge in README.md, or a Linux container/VM.
+endef
+export NO_PYTHON
+
+.PHONY: help install lab test test-unit test-notebooks test-browser test-binder bench lock nav clean
+
+help:
+	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
+	@echo "make test          install (first time), unit tests + every notebook under nbval"
+	@echo "make test-browser  run 00_start_here in JupyterLab in headless Chromium"
+	@echo "make test-binder   replay Binder's install into a fresh venv (slow)"
+	@echo "make bench         time and memory of every notebook"
+	@echo "make lock          re-resolve requirements.in into requirements.lock and environment.yml"
+	@echo "make nav           regenerate navigation links and README's course map"
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$$NO_PYTHON" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "'$(PYTHON)' is not Python 3.11." >&2; echo "$$NO_PYTHON" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The lock is complete, so no resolution: this is how TFF 0.87 installs at all.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+lab: $(STAMP)
+	@# A random token passed through the environment (not the command line, which `ps` shows),
+	@# so a user config cannot make it empty. Jupyter masks a token it did not generate, so we print the URL.
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "JupyterLab: open http://127.0.0.1:$(LAB_PORT)/lab/tree/chapters/00_start_here.ipynb?token=$$token"; \
+	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+		--ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
+		$(if $(filter 0,$(shell id -u)),--allow-root) chapters/00_start_here.ipynb
+
+# Unit tests and every notebook in one pytest run; then no TFF worker may be left behind.
+test: $(STAMP)
+	@status=0; \
+	$(BIN)/python -m pytest -m "not slow" --nbval-lax --nbval-current-env tests chapters || status=$$?; \
+	$(BIN)/python -m utils.runtime check-workers || status=1; \
+	exit $$status
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters
+
+test-browser: $(STAMP)
+	$(BIN)/python tests/browser_check.py
+
+test-binder: $(STAMP)
+	$(BIN)/python -m pytest -m slow tests/test_binder.py
+
+bench: $(STAMP)
+	$(BIN)/python -m utils.bench
+
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet -r requirements.in
+	build/lock-venv/bin/python -m pip install --quiet --no-deps tensorflow-federated==0.87.0
+	build/lock-venv/bin/python -m pip freeze --exclude-editable > build/freeze.txt
+	$(PYTHON) -m utils.lockfile freeze build/freeze.txt
+	$(PYTHON) -m utils.lockfile env
+
+nav: $(STAMP)
+	$(BIN)/python -m utils.course
+
+clean:
+	rm -rf $(VENV) build data/cache
