@@ -1,0 +1,124 @@
+"""TFF's C++ worker process, kept on a leash.
+
+TFF runs every federated computation in a ``worker_binary`` subprocess that it
+starts on first use. Its only clean-up is a ``__del__`` that does not run at
+interpreter exit, so after a plain Python script (a pytest run, a benchmark)
+the worker outlives its parent and keeps the parent's stdout pipe open: a CI
+step waiting on that pipe never ends. ``manage_tff_workers()`` makes every
+worker TFF starts
+
+* die with its parent (Linux ``PR_SET_PDEATHSIG``), even if the parent is
+  SIGKILLed, and
+* be stopped by an ``atexit`` hook at normal interpreter exit,
+
+without changing how TFF builds its execution contexts.
+
+``python -m utils.runtime check-workers`` lists ``worker_binary`` processes
+started under this run's ``FLCOURSE_RUN_TAG`` (set by the Makefile), stops
+them, and exits 1 if there were any: ``make test`` ends with it.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import psutil
+
+RUN_TAG = "FLCOURSE_RUN_TAG"
+WORKER_NAME = "worker_binary"
+
+_workers: list[subprocess.Popen] = []
+_lock = threading.Lock()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class _ManagedSubprocess:
+    """Stands in for the ``subprocess`` module inside TFF's executor factory."""
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(args, **kwargs):  # noqa: N802 (the name TFF calls)
+        if sys.platform.startswith("linux"):
+            kwargs.setdefault("preexec_fn", _die_with_parent)
+        process = subprocess.Popen(args, **kwargs)
+        with _lock:
+            _workers.append(process)
+        return process
+
+
+def manage_tff_workers() -> None:
+    """Route TFF's worker start-up through ``_ManagedSubprocess`` (idempotent)."""
+    from tensorflow_federated.python.core.impl.executor_stacks import executor_factory
+
+    if not isinstance(executor_factory.subprocess, _ManagedSubprocess):
+        executor_factory.subprocess = _ManagedSubprocess()
+
+
+def live_workers() -> list[subprocess.Popen]:
+    with _lock:
+        return [p for p in _workers if p.poll() is None]
+
+
+@atexit.register
+def stop_workers(timeout: float = 5.0) -> int:
+    """Stop every worker started through ``manage_tff_workers``; returns how many were running."""
+    running = live_workers()
+    for process in running:
+        process.terminate()
+    for process in running:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return len(running)
+
+
+def tagged_workers(tag: str) -> list[psutil.Process]:
+    """``worker_binary`` processes whose environment carries ``FLCOURSE_RUN_TAG=tag``."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        try:
+            command = " ".join(process.info["cmdline"] or [])
+            if WORKER_NAME not in (process.info["name"] or "") and WORKER_NAME not in command:
+                continue
+            if process.environ().get(RUN_TAG) == tag:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def check_workers(tag: str | None = None) -> int:
+    """Exit status for ``make test``: 0 if no worker of this run survives, else 1 (and stop them)."""
+    tag = tag or os.environ.get(RUN_TAG)
+    if not tag:
+        print(f"check-workers: {RUN_TAG} is not set, so this run's workers cannot be told apart", file=sys.stderr)
+        return 2
+    survivors = tagged_workers(tag)
+    if not survivors:
+        print(f"check-workers: no TFF {WORKER_NAME} survived this run")
+        return 0
+    for process in survivors:
+        print(f"check-workers: TFF {WORKER_NAME} pid {process.pid} survived the run; stopping it", file=sys.stderr)
+        process.kill()
+    psutil.wait_procs(survivors, timeout=5)
+    return 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["check-workers"] and len(sys.argv) <= 3:
+        sys.exit(check_workers(*sys.argv[2:]))
+    print("usage: python -m utils.runtime check-workers [TAG]", file=sys.stderr)
+    sys.exit(2)
