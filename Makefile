@@ -43,8 +43,8 @@ $(STAMP): requirements.lock pyproject.toml
 		{ echo "'$(PYTHON)' is not Python 3.11." >&2; echo "$$NO_PYTHON" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The lock is complete, so no resolution: this is how TFF 0.87 installs at all.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -e .
 	touch $@
 
 lab: $(STAMP)

@@ -49,6 +49,9 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from utils.runtime import RUN_TAG, tagged_processes  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NOTEBOOK = REPO / "chapters" / "00_start_here.ipynb"
 CHROMIUM = "/usr/bin/chromium"
@@ -62,7 +65,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MARKER = "FLCOURSE_BROWSER_CHECK_RUN"  # env var inherited by the server, its kernels, their children
+MARKER = RUN_TAG  # env var inherited by the server, its kernels, their children
 
 # Console "error" messages that are not failures. Each: (regex, why it is harmless).
 IGNORED_CONSOLE = [
@@ -316,15 +319,8 @@ class Lab:
                     found[p.pid] = p
             except psutil.NoSuchProcess:
                 pass
-        me = os.getpid()
-        for p in psutil.process_iter():
-            if p.pid in found or p.pid == me:
-                continue
-            try:
-                if p.environ().get(MARKER) == self.run_id:
-                    found[p.pid] = p
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
-                pass
+        for p in tagged_processes(self.run_id):
+            found.setdefault(p.pid, p)
         return list(found.values())
 
     def stop(self) -> list[str]:

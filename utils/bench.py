@@ -31,13 +31,15 @@ from pathlib import Path
 
 import psutil
 
+from utils.runtime import RUN_TAG, tagged_processes
+
 REPO = Path(__file__).resolve().parent.parent
 CHAPTERS = REPO / "chapters"
 TARGET_TOTAL_S = 600.0  # whole course, on 2 cores
 TARGET_PEAK_MB = 1500.0  # each notebook
 CELL_TIMEOUT_S = 900
 SAMPLE_EVERY_S = 0.1
-MARKER = "FLCOURSE_BENCH_RUN"  # env var inherited by the kernel and everything it starts
+MARKER = RUN_TAG  # env var inherited by the kernel and everything it starts
 
 __all__ = ["TreeSampler", "Result", "bench_notebook", "main", "tree_rss"]
 
@@ -145,14 +147,8 @@ def _cleanup(pids: set[int], run_id: str) -> list[str]:
             suspects[pid] = psutil.Process(pid)
         except psutil.Error:
             pass
-    for p in psutil.process_iter():
-        if p.pid == me or p.pid in suspects:
-            continue
-        try:
-            if p.environ().get(MARKER) == run_id:
-                suspects[p.pid] = p
-        except (psutil.Error, OSError):
-            pass
+    for p in tagged_processes(run_id):
+        suspects.setdefault(p.pid, p)
     killed = []
     own_pgid = os.getpgid(0)
     for p in suspects.values():

@@ -85,15 +85,26 @@ def stop_workers(timeout: float = 5.0) -> int:
     return len(running)
 
 
-def tagged_workers(tag: str) -> list[psutil.Process]:
-    """``worker_binary`` processes whose environment carries ``FLCOURSE_RUN_TAG=tag``."""
+def tagged_processes(tag: str, exclude_self: bool = True) -> list[psutil.Process]:
+    """Live processes whose environment carries ``FLCOURSE_RUN_TAG=tag`` (inherited from whoever started them)."""
     found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
+    for process in psutil.process_iter():
+        if exclude_self and process.pid == os.getpid():
+            continue
         try:
-            command = " ".join(process.info["cmdline"] or [])
-            if WORKER_NAME not in (process.info["name"] or "") and WORKER_NAME not in command:
-                continue
-            if process.environ().get(RUN_TAG) == tag:
+            if process.status() != psutil.STATUS_ZOMBIE and process.environ().get(RUN_TAG) == tag:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+    return found
+
+
+def tagged_workers(tag: str) -> list[psutil.Process]:
+    """``worker_binary`` processes among ``tagged_processes(tag)``."""
+    found = []
+    for process in tagged_processes(tag):
+        try:
+            if WORKER_NAME in process.name() or WORKER_NAME in " ".join(process.cmdline()):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
