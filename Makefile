@@ -82,7 +82,7 @@ lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet -r requirements.in
 	build/lock-venv/bin/python -m pip install --quiet --no-deps tensorflow-federated==0.87.0
-	build/lock-venv/bin/python -m pip freeze --exclude-editable > build/freeze.txt
+	build/lock-venv/bin/python -m pip freeze --all --exclude-editable > build/freeze.txt
 	$(PYTHON) -m utils.lockfile freeze build/freeze.txt
 	$(PYTHON) -m utils.lockfile env
 

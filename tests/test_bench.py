@@ -8,6 +8,7 @@ import psutil
 import pytest
 
 from utils import bench
+from utils.runtime import tagged_processes
 
 ALLOC_MB = 100  # in the kernel (numpy)
 CHILD_MB = 250  # in a child process of the kernel
@@ -42,12 +43,7 @@ def test_peak_includes_kernel_children(tmp_path):
     assert res.peak_mb < 3 * (ALLOC_MB + CHILD_MB) + 500, res.peak_mb
     assert nb.read_bytes() == before, "the notebook file must not be modified"
     assert res.killed == [], f"processes left behind: {res.killed}"
-    for pid in [p.pid for p in psutil.process_iter()]:
-        try:
-            env = psutil.Process(pid).environ()
-        except (psutil.Error, OSError):
-            continue
-        assert bench.MARKER not in env, f"process {pid} from the benchmark survived"
+    assert res.run_tag and tagged_processes(res.run_tag) == [], "a process from the benchmark survived"
 
 
 def test_failing_notebook_reports_failed_and_nonzero_exit(tmp_path, capsys):

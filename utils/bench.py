@@ -116,6 +116,7 @@ class Result:
     status: str = "ok"
     samples: int = 0
     killed: list[str] = field(default_factory=list)
+    run_tag: str = ""  # FLCOURSE_RUN_TAG given to the kernel: finds anything it left behind
 
     @property
     def ok(self) -> bool:
@@ -179,6 +180,7 @@ def bench_notebook(path: Path, cell_timeout: int = CELL_TIMEOUT_S, interval: flo
     name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
     res = Result(notebook=name)
     run_id = secrets.token_hex(8)
+    res.run_tag = run_id
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env[MARKER] = run_id

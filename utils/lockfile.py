@@ -8,7 +8,7 @@ through pip's resolver (it pins jaxlib==0.4.14, no longer on PyPI), so
 environment.yml leaves it out and postBuild installs it with --no-deps, taking
 its version from the lock too.
 
-    python -m utils.lockfile freeze PIP_FREEZE_OUTPUT   # writes requirements.lock
+    python -m utils.lockfile freeze PIP_FREEZE_ALL_OUTPUT   # writes requirements.lock
     python -m utils.lockfile env                        # writes environment.yml
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 ENVIRONMENT = ROOT / "environment.yml"
 NO_DEPS = ("tensorflow-federated",)  # installed by postBuild with --no-deps
+VENV_TOOLS = ("pip", "setuptools")  # come with every venv / conda env; `wheel` is locked (astunparse needs it)
 
 LOCK_HEADER = """\
 # Every package of the course environment, exact versions: the single source of truth.
@@ -95,7 +96,8 @@ def _write(path: Path, text: str) -> None:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["freeze"] and len(argv) == 2:
         frozen = [l for l in Path(argv[1]).read_text().splitlines() if l and not l.startswith(("-e ", "#"))]
-        _write(LOCK, render_lock(parse_pins("\n".join(frozen), source=argv[1])))
+        pins = parse_pins("\n".join(frozen), source=argv[1])
+        _write(LOCK, render_lock({n: v for n, v in pins.items() if n not in VENV_TOOLS}))
         print(f"wrote {LOCK.name}")
         return 0
     if argv == ["env"]:
