@@ -128,6 +128,17 @@ def test_large_sample_matches_calibration(tw, big):
                 assert observed.get(float(level), 0) == pytest.approx(p, abs=se(p) * 3)
 
 
+def test_missing_values_come_in_the_real_patterns(tw, big):
+    """Rows FLamby keeps (no missing FLamby column) must match the real share: VA lacks several together."""
+    for h in HOSPITALS:
+        patterns = tw.params["hospitals"][h]["missing_patterns"]
+        flamby_idx = [twin.FEATURES.index(c) for c in FLAMBY_COLUMNS]
+        kept = sum(share for p, share in patterns.items() if all(p[j] == "0" for j in flamby_idx))
+        observed = big[h][list(FLAMBY_COLUMNS)].notna().all(axis=1).mean()
+        assert observed == pytest.approx(kept, abs=4 * np.sqrt(kept * (1 - kept) / len(big[h])) + 1e-3), h
+        assert sum(patterns.values()) == pytest.approx(1.0, abs=1e-4)
+
+
 def test_posterior_is_calibrated(tw, big):
     """Among rows with posterior ≈ p, about a fraction p is diseased."""
     p = np.concatenate([tw.posterior(big[h], h) for h in HOSPITALS])

@@ -14,7 +14,9 @@ Generative model, per hospital h (parameters calibrated on the real files):
     as 0, VA about a quarter): it is a point mass at 0 with its own rate;
   - categorical (sex, cp, fbs, restecg, exang, slope, ca, thal): level
     probabilities with add-one smoothing over the levels seen in all centres;
-* each column is then missing independently with the hospital's real rate;
+* which columns are missing in a row is drawn from the hospital's real missing-value patterns
+  (VA, for one, tends to lack trestbps, thalach, exang and oldpeak together), independently of
+  the label (MCAR), so leaving a missing feature out of the posterior stays exact;
 * num is 0 for y = 0, else 1-4 drawn from the hospital's observed mix.
 
 Regenerate the parameters with ``python -m utils.twin calibrate [DATA_DIR]``.
@@ -93,6 +95,12 @@ def _categorical_params(values: np.ndarray, levels: list) -> dict:
     return {str(lev): (counts[lev] + 1) / total for lev in levels}
 
 
+def _missing_patterns(frame: pd.DataFrame) -> dict:
+    """Share of rows per missing-value pattern: a string over FEATURES, '1' = missing."""
+    patterns = frame[list(FEATURES)].isna().astype(int).astype(str).agg("".join, axis=1)
+    return {p: float(share) for p, share in patterns.value_counts(normalize=True).sort_index().items()}
+
+
 def _calibrate_hospital(frame: pd.DataFrame, levels: dict) -> dict:
     diseased = frame["num"].to_numpy() > 0
     classes = {}
@@ -111,6 +119,7 @@ def _calibrate_hospital(frame: pd.DataFrame, levels: dict) -> dict:
         "n_rows": int(len(frame)),
         "prevalence": float(diseased.mean()),
         "missing_rate": {c: float(frame[c].isna().mean()) for c in FEATURES},
+        "missing_patterns": _missing_patterns(frame),
         "num_given_disease": {str(g): float(np.mean(num == g)) if len(num) else 0.25
                               for g in DISEASE_GRADES},
         "classes": classes,
@@ -141,7 +150,7 @@ def calibrate(frames: dict) -> dict:
     params = {
         "meta": {
             "description": "Synthetic twin of the UCI Heart Disease hospitals "
-                           "(naive Bayes per hospital and class, MCAR missingness). "
+                           "(naive Bayes per hospital and class, MCAR missing-value patterns). "
                            "Regenerate with: python -m utils.twin calibrate [DATA_DIR]",
             "continuous": list(CONTINUOUS),
             "categorical": list(CATEGORICAL),
@@ -290,7 +299,11 @@ class HeartDiseaseTwin:
                 out[col] = self._draw_continuous(col, c0["continuous"][col], c1["continuous"][col], y, rng)
             else:
                 out[col] = self._draw_categorical(c0["categorical"][col], c1["categorical"][col], y, rng)
-            missing = rng.random(n) < hp["missing_rate"][col]  # MCAR
+        patterns = list(hp["missing_patterns"])
+        shares = np.array([hp["missing_patterns"][p] for p in patterns])
+        drawn = rng.choice(len(patterns), size=n, p=shares / shares.sum())  # MCAR: independent of y
+        for j, col in enumerate(FEATURES):
+            missing = np.array([patterns[k][j] == "1" for k in range(len(patterns))])[drawn]
             out[col][missing] = np.nan
         grades = np.array(DISEASE_GRADES, dtype=float)
         probs = np.array([hp["num_given_disease"][str(g)] for g in DISEASE_GRADES])
