@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import psutil
 
@@ -65,9 +66,18 @@ def manage_tff_workers() -> None:
         executor_factory.subprocess = _ManagedSubprocess()
 
 
+def _exited(process: subprocess.Popen) -> bool:
+    """True once the worker has exited, WITHOUT reaping it: TFF's own clean-up later sends it a
+    signal by pid, which must still find the zombie rather than raise ProcessLookupError."""
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped
+        return True
+
+
 def live_workers() -> list[subprocess.Popen]:
     with _lock:
-        return [p for p in _workers if p.poll() is None]
+        return [p for p in _workers if not _exited(p)]
 
 
 @atexit.register
@@ -76,12 +86,12 @@ def stop_workers(timeout: float = 5.0) -> int:
     running = live_workers()
     for process in running:
         process.terminate()
+    deadline = time.monotonic() + timeout
     for process in running:
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        while not _exited(process) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not _exited(process):
             process.kill()
-            process.wait(timeout)
     return len(running)
 
 
