@@ -18,7 +18,8 @@ For every notebook it
     with the reason);
   * moves the first slider (ArrowRight on its handle) or changes the first dropdown, and asserts that
     the readout changes and that the first plotly figure after the widget re-renders;
-  * saves a full-page screenshot to ``build/browser/<notebook-stem>.png``.
+  * saves a full-page screenshot to ``build/browser/<notebook-stem>.png`` and one of the first
+    widget's output to ``<notebook-stem>-widget.png``.
 
 JupyterLab autosave is switched off in the fresh user settings so the notebook file is never written;
 the script also checks that the file is byte-identical afterwards.
@@ -546,9 +547,15 @@ def run_notebook(context, lab: Lab, nb: Path, args) -> dict:
         # Let late console errors arrive, then stop collecting before teardown.
         page.wait_for_timeout(300)
 
-        # 6. Screenshot of the whole notebook: grow the viewport to the notebook's scroll height.
+        # 6. Screenshots: the first widget's cell output (what the interaction changed), then the
+        #    whole notebook, growing the viewport to its scroll height (capped for very long ones).
         shot = REPO / "build" / "browser" / f"{nb.stem}.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
+        widget_output = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell:has(.widget-slider, "
+                                     ".widget-dropdown) .jp-OutputArea").first
+        if widget_output.count():
+            widget_output.scroll_into_view_if_needed()
+            widget_output.screenshot(path=str(shot.with_name(f"{nb.stem}-widget.png")))
         height = page.evaluate("""() => {
             const app = window.jupyterapp, w = app.shell.currentWidget;
             app.shell.collapseLeft();
