@@ -44,7 +44,6 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     # Must happen before TensorFlow's first import, or its C++ logging already started.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
 
     import numpy as np
     import plotly.io as pio
