@@ -2,7 +2,6 @@
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from real_data import REAL_DIR, needs_real
 
 from utils import data
 from utils.data import (
@@ -22,26 +22,6 @@ FLAMBY_SIZES = {"cleveland": (199, 104), "hungarian": (172, 89),
                 "switzerland": (30, 16), "va": (85, 45)}
 FEATURES = ["age", "sex", "trestbps", "chol", "fbs", "thalach", "exang", "oldpeak",
             "cp_2", "cp_3", "cp_4", "restecg_1", "restecg_2"]
-
-
-def real_data_dir():
-    """A folder with the verified real files: $FLCOURSE_DATA_DIR, the shared copy, or the cache."""
-    candidates = [os.environ.get(data.ENV_DATA_DIR),
-                  data.repo_root().parent / "shared" / "data" / "heart-disease",
-                  "/work/shared/data/heart-disease",
-                  data.repo_root() / "data" / "cache" / "heart-disease"]
-    for folder in filter(None, candidates):
-        folder = Path(folder)
-        if all((folder / file_name(h)).is_file()
-               and data.md5_of_file(folder / file_name(h)) == MD5[h] for h in HOSPITALS):
-            return folder
-    return None
-
-
-REAL_DIR = real_data_dir()
-needs_real = pytest.mark.skipif(REAL_DIR is None, reason=(
-    "real UCI files not available: set FLCOURSE_DATA_DIR to a folder with the four "
-    "verified processed.*.data files"))
 
 
 def leftovers(folder: Path):

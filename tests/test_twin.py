@@ -1,33 +1,17 @@
 """Tests for utils.twin: calibration file, sampling fidelity, exact posterior."""
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from real_data import REAL_DIR
 
 from utils import data, twin
-from utils.data import FLAMBY_COLUMNS, HOSPITALS, MD5, file_name
+from utils.data import FLAMBY_COLUMNS, HOSPITALS
 from utils.twin import HeartDiseaseTwin
 
 
-def real_data_dir():
-    """A folder with the verified real files: $FLCOURSE_DATA_DIR, the shared copy, or the cache."""
-    candidates = [os.environ.get(data.ENV_DATA_DIR),
-                  data.repo_root().parent / "shared" / "data" / "heart-disease",
-                  "/work/shared/data/heart-disease",
-                  data.repo_root() / "data" / "cache" / "heart-disease"]
-    for folder in filter(None, candidates):
-        folder = Path(folder)
-        if all((folder / file_name(h)).is_file()
-               and data.md5_of_file(folder / file_name(h)) == MD5[h] for h in HOSPITALS):
-            return folder
-    return None
-
-
-REAL_DIR = real_data_dir()
 
 
 @pytest.fixture(scope="module")
