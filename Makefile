@@ -61,7 +61,7 @@ lab: $(STAMP)
 test: $(STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest -m "not slow" --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests chapters || status=$$?; \
-	$(BIN)/python -m utils.runtime check-workers || status=1; \
+	$(BIN)/python -m tools.workers || status=1; \
 	exit $$status
 
 test-unit: $(STAMP)
@@ -73,26 +73,26 @@ test-notebooks: $(STAMP)
 # 00 (figure + widgets) and 03 (a slider that re-draws a loss-surface contour).
 BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/03_federated_math.ipynb
 test-browser: $(STAMP)
-	$(BIN)/python tests/browser_check.py $(BROWSER_NOTEBOOKS)
+	$(BIN)/python -m tools.browser_check $(BROWSER_NOTEBOOKS)
 
 test-binder: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests/test_binder.py
 
 # Figures, never timed tests: each notebook's wall time and peak memory, then chapter 05's table.
 bench: $(STAMP)
-	$(BIN)/python -m utils.bench
-	$(BIN)/python -m utils.experiments
+	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.case_study_table
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet -r requirements.in
 	build/lock-venv/bin/python -m pip install --quiet --no-deps tensorflow-federated==0.87.0
 	build/lock-venv/bin/python -m pip freeze --all --exclude-editable > build/freeze.txt
-	$(PYTHON) -m utils.lockfile freeze build/freeze.txt
-	$(PYTHON) -m utils.lockfile env
+	build/lock-venv/bin/python -m tools.lockfile freeze build/freeze.txt
+	build/lock-venv/bin/python -m tools.lockfile env
 
 nav: $(STAMP)
-	$(BIN)/python -m utils.course
+	$(BIN)/python -m tools.nav
 
 clean:
 	rm -rf $(VENV) build data/cache

@@ -1,4 +1,4 @@
-"""utils.bench: the kernel-tree memory sampler and the status / exit code (throw-away notebooks)."""
+"""tools.bench: the kernel-tree memory sampler and the status / exit code (throw-away notebooks)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import nbformat
 import psutil
 import pytest
 
-from utils import bench
+from tools import bench
 from utils.runtime import tagged_processes
 
 ALLOC_MB = 100  # in the kernel (numpy)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from utils import lockfile
+from tools import lockfile
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = """

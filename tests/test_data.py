@@ -1,6 +1,7 @@
-"""Tests for utils.data: download/verify/cache, parsing, FLamby preprocessing."""
+"""utils.download, utils.heart, utils.data and utils.flamby: download/verify/cache, parsing, FLamby preprocessing."""
 
 import functools
+import hashlib
 import http.server
 import shutil
 import threading
@@ -11,17 +12,21 @@ import pandas as pd
 import pytest
 from real_data import REAL_DIR, needs_real
 
-from utils import data
-from utils.data import (
-    FLAMBY_COLUMNS, HOSPITALS, MD5, DataUnavailable, RawHeartData, describe,
-    fetch_heart_disease, file_name, flamby_split, load_heart_disease, load_raw,
-)
+from utils import download, heart
+from utils.data import load_heart_disease, load_raw
+from utils.download import DataUnavailable
+from utils.flamby import flamby_split
+from utils.heart import HOSPITALS, MD5, RawHeartData, describe, fetch_heart_disease, file_name
 
 UNREACHABLE = "http://127.0.0.1:1/"  # port 1: connection refused at once
 FLAMBY_SIZES = {"cleveland": (199, 104), "hungarian": (172, 89),
                 "switzerland": (30, 16), "va": (85, 45)}
 FEATURES = ["age", "sex", "trestbps", "chol", "fbs", "thalach", "exang", "oldpeak",
             "cp_2", "cp_3", "cp_4", "restecg_1", "restecg_2"]
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
 
 
 def leftovers(folder: Path):
@@ -58,18 +63,19 @@ def serve_good_files(folder: Path, hospitals=HOSPITALS):
 
 def test_constants():
     assert HOSPITALS == ("cleveland", "hungarian", "switzerland", "va")
-    assert [data.HOSPITAL_NAMES[h] for h in HOSPITALS] == [
+    assert [heart.HOSPITAL_NAMES[h] for h in HOSPITALS] == [
         "Cleveland", "Hungary", "Switzerland", "VA Long Beach"]
-    assert len(data.RAW_COLUMNS) == 14 and data.RAW_COLUMNS[-1] == "num"
-    assert data.BASE_URL.endswith("/heart-disease/")
+    assert len(heart.RAW_COLUMNS) == 14 and heart.RAW_COLUMNS[-1] == "num"
+    assert heart.BASE_URL.endswith("/heart-disease/")
 
 
 def test_data_dir_env_and_default(monkeypatch, tmp_path):
     monkeypatch.setenv("FLCOURSE_DATA_DIR", str(tmp_path))
-    assert data.data_dir() == tmp_path
+    assert download.dataset_dir("heart-disease") == tmp_path / "heart-disease"
+    assert download.dataset_dir("heart-disease", tmp_path / "x") == tmp_path / "x"
     monkeypatch.delenv("FLCOURSE_DATA_DIR")
-    assert data.data_dir() == data.repo_root() / "data" / "cache" / "heart-disease"
-    assert (data.repo_root() / "utils" / "data.py").is_file()
+    assert download.dataset_dir("heart-disease") == download.repo_root() / "data" / "cache" / "heart-disease"
+    assert (download.repo_root() / "utils" / "data.py").is_file()
 
 
 # ---------------------------------------------------------------- download path
@@ -82,7 +88,7 @@ def test_download_into_empty_folder(server, tmp_path):
     paths = fetch_heart_disease(cache, base_url=base_url, timeout=5)
     assert set(paths) == set(HOSPITALS)
     for h, p in paths.items():
-        assert data.md5_of_file(p) == MD5[h]
+        assert download.md5_of_file(p) == MD5[h]
     assert leftovers(cache) == []
     raw = load_raw("real", data_dir=cache, base_url=UNREACHABLE)  # now offline works
     assert raw.source == "real" and sum(len(f) for f in raw.frames.values()) == 920
@@ -98,7 +104,7 @@ def test_corrupted_download_is_rejected(server, tmp_path):
         fetch_heart_disease(cache, base_url=base_url, timeout=5)
     msg = str(err.value)
     assert "processed.cleveland.data" in msg and MD5["cleveland"] in msg
-    assert data.md5_of_bytes(b"63.0,1.0,not the real file\n") in msg
+    assert md5(b"63.0,1.0,not the real file\n") in msg
     assert not (cache / file_name("cleveland")).exists()
     assert not cache.exists() or leftovers(cache) == []
 
@@ -141,15 +147,15 @@ def test_truncated_cache_without_network(tmp_path):
         fetch_heart_disease(cache, base_url=UNREACHABLE, timeout=5)
     msg = str(err.value)
     assert "processed.va.data" in msg and MD5["va"] in msg
-    assert data.md5_of_bytes(good[:100]) in msg and UNREACHABLE in msg
+    assert md5(good[:100]) in msg and UNREACHABLE in msg
     assert leftovers(cache) == []
 
 
 def test_write_failure_leaves_no_temp_file(tmp_path, monkeypatch):
     payload = b"x" * 1000
-    monkeypatch.setattr(data.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(download.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError, match="disk full"):
-        data.write_atomically(tmp_path / "f.data", payload)
+        download.write_atomically(tmp_path / "f.data", payload)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -157,7 +163,7 @@ def test_write_failure_leaves_no_temp_file(tmp_path, monkeypatch):
 def test_save_failure_is_data_unavailable(server, tmp_path, monkeypatch):
     base_url, served = server
     serve_good_files(served)
-    monkeypatch.setattr(data.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("read-only")))
+    monkeypatch.setattr(download.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("read-only")))
     cache = tmp_path / "cache"
     with pytest.raises(DataUnavailable, match="could not save"):
         fetch_heart_disease(cache, base_url=base_url, timeout=5)
@@ -170,7 +176,7 @@ def test_verified_files_are_never_written(monkeypatch):
     def no_write(*args, **kwargs):
         raise AssertionError("must not write when the files verify")
 
-    monkeypatch.setattr(data, "write_atomically", no_write)
+    monkeypatch.setattr(download, "write_atomically", no_write)
     before = sorted((p.name, p.stat().st_mtime_ns) for p in REAL_DIR.iterdir())
     raw = load_raw("real", data_dir=REAL_DIR, base_url=UNREACHABLE)
     assert raw.source == "real"
@@ -179,7 +185,7 @@ def test_verified_files_are_never_written(monkeypatch):
 
 @needs_real
 def test_env_var_is_used(monkeypatch):
-    monkeypatch.setenv("FLCOURSE_DATA_DIR", str(REAL_DIR))
+    monkeypatch.setenv("FLCOURSE_DATA_DIR", str(REAL_DIR.parent))
     paths = fetch_heart_disease(base_url=UNREACHABLE)
     assert all(p.parent == REAL_DIR for p in paths.values())
 
@@ -200,21 +206,21 @@ def test_parse_rejects_wrong_column_count(tmp_path):
     bad = tmp_path / "processed.bad.data"
     bad.write_text("1,2,3\n")
     with pytest.raises(ValueError, match=r"processed\.bad\.data.*3 comma-separated columns"):
-        data.parse_raw_file(bad)
+        heart.parse_raw_file(bad)
 
 
 def test_parse_rejects_non_numeric(tmp_path):
     bad = tmp_path / "processed.bad.data"
     bad.write_text(",".join(["1"] * 13 + ["abc"]) + "\n")
     with pytest.raises(ValueError, match=r"processed\.bad\.data.*'num'.*'abc'"):
-        data.parse_raw_file(bad)
+        heart.parse_raw_file(bad)
 
 
 def test_parse_missing_values(tmp_path):
     f = tmp_path / "ok.data"
     f.write_text("28,1,2,130,132,0,2,185,0,0,?,?,?,0\n")
-    frame = data.parse_raw_file(f)
-    assert list(frame.columns) == list(data.RAW_COLUMNS)
+    frame = heart.parse_raw_file(f)
+    assert list(frame.columns) == list(heart.RAW_COLUMNS)
     assert frame[["slope", "ca", "thal"]].isna().all(axis=None)
     assert frame["age"].iloc[0] == 28.0
 
@@ -326,6 +332,9 @@ def test_bad_inputs_name_the_value(tmp_path):
         load_raw("remote")
     with pytest.raises(ValueError, match="'zscore'"):
         flamby_split(RawHeartData(frames={}, source="real"), standardize="zscore")
+    with pytest.raises(ValueError, match=r"'nan'.*not a finite number"):
+        (tmp_path / "nan.data").write_text(",".join(["1"] * 13 + ["nan"]) + "\n")
+        heart.parse_raw_file(tmp_path / "nan.data")
     with pytest.raises(ValueError, match="'zscore'"):
         load_heart_disease("synthetic", standardize="zscore")
     with pytest.raises(ValueError, match=r"'boston'.*cleveland"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from utils import lockfile
+from tools import lockfile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +51,7 @@ def test_key_versions_are_the_ones_tff_0_87_works_with():
 
 def test_environment_yml_is_generated_from_the_lock():
     text = (ROOT / "environment.yml").read_text()
-    assert text == lockfile.render_environment(lockfile.read_lock()), "run `make lock` (or python -m utils.lockfile env)"
+    assert text == lockfile.render_environment(lockfile.read_lock()), "run `make lock` (or python -m tools.lockfile env)"
     pins = lockfile.environment_pins(text)
     lock = lockfile.read_lock()
     assert "tensorflow-federated" not in pins  # installed by postBuild with --no-deps

@@ -5,6 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools import nav
 from utils import course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def test_starts_with_title_then_the_setup_cell(path):
 
 
 def test_navigation_and_course_map_are_up_to_date():
-    assert course.stale_files(write=False) == [], "run `make nav`"
+    assert nav.stale_files(write=False) == [], "run `make nav`"
 
 
 def test_every_relative_link_resolves():

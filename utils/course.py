@@ -1,27 +1,23 @@
-"""The course map and the navigation links at the end of every notebook.
+"""The course map (chapter 00 shows it). Introduced in chapter 00.
 
-The ``NN_`` prefix of a file in ``chapters/`` is the only source of order.
-``PLAN`` lists the chapters the course will have; a chapter whose notebook does
-not exist yet shows as "in preparation" in the map.
-
-    python -m utils.course          # rewrite navigation cells and README's map
-    python -m utils.course --check  # exit 1 if any of them is out of date (a test runs this)
+The ``NN_`` prefix of a file in ``chapters/`` is the only source of order. ``PLAN`` lists the
+chapters the course will have; a chapter whose notebook does not exist yet shows as "in
+preparation". ``python -m tools.nav`` writes the map into README.md and the previous | index |
+next links at the end of every notebook.
 """
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from utils import validate as v
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
-README = ROOT / "README.md"
 INDEX = "00_start_here.ipynb"
-NAV_TAG = "navigation"
-MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 _NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
 
@@ -60,6 +56,9 @@ PLAN = (
 
 def notebooks(chapters: Path = CHAPTERS) -> list[Path]:
     """The chapter notebooks in course order; a badly named notebook is an error."""
+    chapters = v.path("chapters", chapters)
+    if not chapters.is_dir():
+        raise ValueError(f"chapters must be a folder of notebooks, got {str(chapters)!r}")
     found = sorted(chapters.glob("*.ipynb"))
     bad = [p.name for p in found if not _NOTEBOOK_NAME.match(p.name)]
     if bad:
@@ -69,6 +68,7 @@ def notebooks(chapters: Path = CHAPTERS) -> list[Path]:
 
 def title_of(path: Path) -> str:
     """The notebook's H1 title (its first markdown line starting with '# ')."""
+    path = v.path("path", path)
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
@@ -79,6 +79,7 @@ def title_of(path: Path) -> str:
 
 def course_map(prefix: str = "", chapters: Path = CHAPTERS) -> str:
     """A Markdown table of the course; links are relative, with ``prefix`` before each file name."""
+    prefix = v.text("prefix", prefix, empty=True)
     present = {p.stem: p for p in notebooks(chapters)}
     rows = ["| # | chapter | seed § | what you do |", "|---|---|---|---|"]
     for chapter in PLAN:
@@ -89,65 +90,3 @@ def course_map(prefix: str = "", chapters: Path = CHAPTERS) -> str:
     if unplanned:
         raise ValueError(f"notebooks not in utils.course.PLAN: {unplanned}")
     return "\n".join(rows)
-
-
-def navigation_source(path: Path, chapters: Path = CHAPTERS) -> str:
-    """'previous | index | next' links for one notebook."""
-    order = notebooks(chapters)
-    i = order.index(path)
-    parts = []
-    if i > 0:
-        parts.append(f"[← {title_of(order[i - 1])}]({order[i - 1].name})")
-    if path.name != INDEX:
-        parts.append(f"[Index: course map]({INDEX})")
-    if i + 1 < len(order):
-        parts.append(f"[{title_of(order[i + 1])} →]({order[i + 1].name})")
-    if not parts:
-        return "---\nThe other chapters are in preparation: see the course map above."
-    return "---\n" + " | ".join(parts)
-
-
-def _with_navigation(nb, source: str) -> bool:
-    """Put ``source`` in the notebook's last cell, tagged 'navigation'; True if anything changed."""
-    last = nb.cells[-1] if nb.cells else None
-    if last is not None and NAV_TAG in last.metadata.get("tags", []):
-        if last.source == source:
-            return False
-        last.source = source
-        return True
-    nb.cells.append(nbformat.v4.new_markdown_cell(source, metadata={"tags": [NAV_TAG]}))
-    return True
-
-
-def _with_map(readme: str) -> str:
-    if MAP_START not in readme or MAP_END not in readme:
-        raise ValueError(f"README.md lacks the markers {MAP_START} … {MAP_END}")
-    head, rest = readme.split(MAP_START, 1)
-    _, tail = rest.split(MAP_END, 1)
-    return f"{head}{MAP_START}\n{course_map(prefix='chapters/')}\n{MAP_END}{tail}"
-
-
-def stale_files(write: bool) -> list[str]:
-    """Files whose navigation or map is out of date (rewritten when ``write``)."""
-    stale = []
-    for path in notebooks():
-        nb = nbformat.read(path, as_version=4)
-        if _with_navigation(nb, navigation_source(path)):
-            stale.append(path.name)
-            if write:
-                nbformat.write(nb, path)
-    readme = README.read_text()
-    if _with_map(readme) != readme:
-        stale.append(README.name)
-        if write:
-            README.write_text(_with_map(readme))
-    return stale
-
-
-if __name__ == "__main__":
-    check = sys.argv[1:] == ["--check"]
-    changed = stale_files(write=not check)
-    if check and changed:
-        print(f"out of date: {', '.join(changed)}; run `python -m utils.course`", file=sys.stderr)
-        sys.exit(1)
-    print(("updated: " + ", ".join(changed)) if changed and not check else "navigation and course map are up to date")

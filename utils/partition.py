@@ -1,4 +1,4 @@
-"""Split one data set into synthetic silos (clients), and wrap them for TFF.
+"""Split one data set into synthetic silos (clients), and wrap them for TFF. Introduced in chapter 02.
 
 Real federations are heterogeneous in known ways; each function here creates
 one kind of heterogeneity on purpose so its effect can be studied:
@@ -15,60 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils import validate as v
+
 MAX_ATTEMPTS = 1000
 
 
-# --------------------------------------------------------------------------
-# Validation (errors name the bad value)
-# --------------------------------------------------------------------------
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_clients(num_clients, n: int) -> int:
-    num_clients = _check_int("num_clients", num_clients, 1)
-    if num_clients > n:
-        raise ValueError(f"num_clients={num_clients} is more than the number of rows ({n})")
-    return num_clients
-
-
-def _check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
-            or not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-    return float(alpha)
+    return v.integer("num_clients", num_clients, 1, min(n, v.MAX_CLIENTS))
 
 
 def _check_min_size(min_size, n: int, num_clients: int) -> int:
-    min_size = _check_int("min_size", min_size, 0)
+    min_size = v.integer("min_size", min_size, 0)
     if min_size * num_clients > n:
         raise ValueError(f"min_size={min_size} for {num_clients} clients needs "
                          f"{min_size * num_clients} rows, but there are only {n}")
     return min_size
-
-
-def _as_1d(name: str, a) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional, got shape {a.shape}")
-    return a
-
-
-def _as_2d(name: str, a) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional (rows, features), got shape {a.shape}")
-    return a
-
-
-def _check_xy(X, y):
-    X, y = _as_2d("X", X), _as_1d("y", y)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    return X, y
 
 
 # --------------------------------------------------------------------------
@@ -77,9 +38,9 @@ def _check_xy(X, y):
 
 def iid(n: int, num_clients: int, seed: int = 0) -> list:
     """Shuffle rows 0..n-1 and deal them into ``num_clients`` near-equal parts."""
-    n = _check_int("n", n, 1)
+    n = v.integer("n", n, 1, v.MAX_ROWS)
     num_clients = _check_clients(num_clients, n)
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(v.seed("seed", seed)).permutation(n)
     return [np.sort(part) for part in np.array_split(order, num_clients)]
 
 
@@ -97,11 +58,11 @@ def dirichlet_label_skew(y, num_clients: int, alpha: float, seed: int = 0,
     alpha (e.g. 100) → close to iid. Redraws until every client has at least
     ``min_size`` rows (at most 1000 attempts, then a ValueError).
     """
-    y = _as_1d("y", y)
+    y = v.vector("y", y)
     num_clients = _check_clients(num_clients, len(y))
-    alpha = _check_alpha(alpha)
+    alpha = v.positive("alpha", alpha)
     min_size = _check_min_size(min_size, len(y), num_clients)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(v.seed("seed", seed))
     for _ in range(MAX_ATTEMPTS):
         parts = [[] for _ in range(num_clients)]
         for label in np.unique(y):
@@ -125,11 +86,11 @@ def quantity_skew(n: int, num_clients: int, alpha: float, seed: int = 0,
     Every client first gets ``min_size`` rows; the rest are shared by the
     Dirichlet proportions (small alpha → very unequal sizes).
     """
-    n = _check_int("n", n, 1)
+    n = v.integer("n", n, 1, v.MAX_ROWS)
     num_clients = _check_clients(num_clients, n)
-    alpha = _check_alpha(alpha)
+    alpha = v.positive("alpha", alpha)
     min_size = _check_min_size(min_size, n, num_clients)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(v.seed("seed", seed))
     shares = rng.dirichlet(np.full(num_clients, alpha))
     extra = n - min_size * num_clients
     # Largest-remainder rounding so the sizes add up to n exactly.
@@ -148,13 +109,10 @@ def feature_skew(X, num_clients: int, feature: int, seed: int = 0) -> list:
     Client 0 gets the smallest values, the last client the largest. Ties are
     broken at random (``seed``) so equal values do not follow file order.
     """
-    X = _as_2d("X", X)
+    X = v.matrix("X", X)
     num_clients = _check_clients(num_clients, len(X))
-    if isinstance(feature, bool) or not isinstance(feature, (int, np.integer)) \
-            or not -X.shape[1] <= feature < X.shape[1]:
-        raise ValueError(f"feature index {feature!r} is out of range for X with "
-                         f"{X.shape[1]} columns")
-    tiebreak = np.random.default_rng(seed).random(len(X))
+    feature = v.integer("feature", feature, -X.shape[1], X.shape[1] - 1)
+    tiebreak = np.random.default_rng(v.seed("seed", seed)).random(len(X))
     order = np.lexsort((tiebreak, X[:, feature]))
     return [np.sort(part) for part in np.array_split(order, num_clients)]
 
@@ -169,8 +127,11 @@ def to_tf_dataset(X, y, batch_size: int = 32, shuffle: bool = False, seed: int =
     With shuffle=False the order is the row order, so runs are reproducible;
     with shuffle=True rows are reshuffled each epoch from ``seed``.
     """
-    X, y = _check_xy(X, y)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    X, y = v.xy(X, y)
+    batch_size = v.integer("batch_size", batch_size, 1)
+    seed = v.seed("seed", seed)
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     import tensorflow as tf  # here, not at module level: importing TF takes seconds
 
     ds = tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y.astype(np.float32)))
@@ -185,14 +146,39 @@ def to_client_data(parts: dict):
     Each element is ``dict(x=..., y=...)`` (float32). TFF is imported here,
     not at module level, because importing it takes seconds.
     """
-    if not isinstance(parts, dict) or not parts:
-        raise ValueError(f"parts must be a non-empty dict {{client_id: (X, y)}}, got {type(parts).__name__}")
-    slices = {}
-    for client, xy in parts.items():
-        X, y = _check_xy(*xy)
-        if len(X) == 0:
-            raise ValueError(f"client {client!r} has no rows")
-        slices[str(client)] = {"x": X.astype(np.float32), "y": y.astype(np.float32)}
+    if not isinstance(parts, dict):
+        raise TypeError(f"parts must be a dict {{client_id: (X, y)}}, got {type(parts).__name__}")
+    names, pairs = v.clients(parts, "parts")
+    slices = {str(c): {"x": X.astype(np.float32), "y": y.astype(np.float32)} for c, (X, y) in zip(names, pairs)}
     import tensorflow_federated as tff
 
     return tff.simulation.datasets.TestClientData(slices)
+
+
+# --------------------------------------------------------------------------
+# One real table cut into silos (chapter 02)
+# --------------------------------------------------------------------------
+
+def breast_cancer_silos(num_silos: int = 4, alpha: float = 1.0, seed: int = 0, test_share: float = 0.25):
+    """scikit-learn's breast-cancer table (569 rows, ships offline) split into label-skewed silos.
+
+    Label 1 = malignant. ``dirichlet_label_skew`` shares the rows out (smaller ``alpha``: more
+    different silos, at least 40 rows each), then each silo keeps a random ``test_share`` of its
+    rows for testing. Features are NOT standardised: that is a federated computation of its own
+    (``utils.fedcore.federated_mean_std``). Returns ``(train, test)``, two lists of (X, y) pairs.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    test_share = v.fraction("test_share", test_share)
+    num_silos = v.integer("num_silos", num_silos, 1, 14)  # at least 40 rows each
+    data = load_breast_cancer()
+    X, y = data.data, (data.target == 0).astype(float)
+    parts = dirichlet_label_skew(y, num_silos, alpha=alpha, seed=seed, min_size=40)
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for part in parts:
+        part = rng.permutation(part)
+        cut = int(round((1 - test_share) * len(part)))
+        train.append((X[part[:cut]], y[part[:cut]]))
+        test.append((X[part[cut:]], y[part[cut:]]))
+    return train, test

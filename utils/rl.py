@@ -1,4 +1,4 @@
-"""A multi-armed bandit played by an ε-greedy agent, vectorised over many independent runs.
+"""A multi-armed bandit played by an ε-greedy agent, vectorised over many runs. Introduced in chapter 02.
 
 Introduced in chapter 02 (core algorithms), where the same agent is first written out as a
 plain Python loop. This version plays ``runs`` independent agents at once with NumPy so a
@@ -19,30 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from utils import validate as v
+
 
 def _check_probs(probs) -> np.ndarray:
-    try:
-        p = np.asarray(probs, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"probs must be a list of probabilities, got {probs!r}") from None
-    if p.ndim != 1 or len(p) < 2:
-        raise ValueError(f"probs must be a 1-D list of at least 2 arm probabilities, got {probs!r}")
-    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+    p = v.vector("probs", probs)
+    if len(p) < 2:
+        raise ValueError(f"probs must list at least 2 arm probabilities, got {probs!r}")
+    if np.any(p < 0) or np.any(p > 1):
         raise ValueError(f"every arm probability must be in [0, 1], got {probs!r}")
     return p
 
 
 def _check_epsilon(epsilon) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.number)) \
-            or not np.isfinite(epsilon) or not 0 <= epsilon <= 1:
-        raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
-    return float(epsilon)
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    return v.number("epsilon", epsilon, low=0, high=1)
 
 
 @dataclass(frozen=True)
@@ -77,9 +67,10 @@ def run_epsilon_greedy(probs, epsilon: float, steps: int = 1000, runs: int = 1,
     """
     p = _check_probs(probs)
     epsilon = _check_epsilon(epsilon)
-    steps = _check_int("steps", steps, 1)
-    runs = _check_int("runs", runs, 1)
-    seed = _check_int("seed", seed, 0)
+    steps = v.integer("steps", steps, 1)
+    runs = v.integer("runs", runs, 1)
+    v.budget("run_epsilon_greedy", steps * runs, v.MAX_STEPS, "pulls")
+    seed = v.seed("seed", seed)
     k = len(p)
     rng = np.random.default_rng(seed)
     explore = rng.random((steps, runs)) < epsilon

@@ -1,4 +1,4 @@
-"""TFF's C++ worker process, kept on a leash.
+"""TFF's C++ worker process, kept on a leash (``setup()`` arms it). Introduced in chapter 00.
 
 TFF runs every federated computation in a ``worker_binary`` subprocess that it
 starts on first use. Its only clean-up is a ``__del__`` that does not run at
@@ -13,9 +13,9 @@ worker TFF starts
 
 without changing how TFF builds its execution contexts.
 
-``python -m utils.runtime check-workers`` lists ``worker_binary`` processes
-started under this run's ``FLCOURSE_RUN_TAG`` (set by the Makefile), stops
-them, and exits 1 if there were any: ``make test`` ends with it.
+``python -m tools.workers`` lists ``worker_binary`` processes started under this
+run's ``FLCOURSE_RUN_TAG`` (set by the Makefile), stops them, and exits 1 if
+there were any: ``make test`` ends with it. Introduced in chapter 00 (through ``setup``).
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ import threading
 import time
 
 import psutil
+
+from utils import validate as v
 
 RUN_TAG = "FLCOURSE_RUN_TAG"
 WORKER_NAME = "worker_binary"
@@ -83,6 +85,7 @@ def live_workers() -> list[subprocess.Popen]:
 @atexit.register
 def stop_workers(timeout: float = 5.0) -> int:
     """Stop every worker started through ``manage_tff_workers``; returns how many were running."""
+    timeout = v.nonneg("timeout", timeout)
     running = live_workers()
     for process in running:
         process.terminate()
@@ -97,6 +100,7 @@ def stop_workers(timeout: float = 5.0) -> int:
 
 def tagged_processes(tag: str, exclude_self: bool = True) -> list[psutil.Process]:
     """Live processes whose environment carries ``FLCOURSE_RUN_TAG=tag`` (inherited from whoever started them)."""
+    tag, exclude_self = v.text("tag", tag), v.flag("exclude_self", exclude_self)
     found = []
     for process in psutil.process_iter():
         if exclude_self and process.pid == os.getpid():
@@ -112,7 +116,7 @@ def tagged_processes(tag: str, exclude_self: bool = True) -> list[psutil.Process
 def tagged_workers(tag: str) -> list[psutil.Process]:
     """``worker_binary`` processes among ``tagged_processes(tag)``."""
     found = []
-    for process in tagged_processes(tag):
+    for process in tagged_processes(v.text("tag", tag)):
         try:
             if WORKER_NAME in process.name() or WORKER_NAME in " ".join(process.cmdline()):
                 found.append(process)
@@ -123,7 +127,7 @@ def tagged_workers(tag: str) -> list[psutil.Process]:
 
 def check_workers(tag: str | None = None) -> int:
     """Exit status for ``make test``: 0 if no worker of this run survives, else 1 (and stop them)."""
-    tag = tag or os.environ.get(RUN_TAG)
+    tag = os.environ.get(RUN_TAG) if tag is None else v.text("tag", tag)
     if not tag:
         print(f"check-workers: {RUN_TAG} is not set, so this run's workers cannot be told apart", file=sys.stderr)
         return 2
@@ -136,10 +140,3 @@ def check_workers(tag: str | None = None) -> int:
         process.kill()
     psutil.wait_procs(survivors, timeout=5)
     return 1
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["check-workers"] and len(sys.argv) <= 3:
-        sys.exit(check_workers(*sys.argv[2:]))
-    print("usage: python -m utils.runtime check-workers [TAG]", file=sys.stderr)
-    sys.exit(2)

@@ -1,12 +1,22 @@
-"""The one set-up call at the top of every notebook: ``from utils.setup import setup; setup()``."""
+"""The one set-up call at the top of every notebook (``from utils.setup import setup; setup()``),
+and the environment check of chapter 00 (installed packages against ``requirements.lock``).
+Introduced in chapter 00.
+"""
 from __future__ import annotations
 
 import logging
 import os
 import random
+import re
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
+
+from utils import validate as v
+
+LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
 
 DEFAULT_SEED = 42
 
@@ -40,8 +50,10 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
     * with ``tff=True`` imports TensorFlow Federated and makes sure the C++ worker it
       starts is stopped when the kernel or script ends (see ``utils.runtime``).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    seed = v.seed("seed", seed)
+    for name, flag in (("tff", tff), ("quiet", quiet)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     # Must happen before TensorFlow's first import, or its C++ logging already started.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -75,3 +87,57 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
     if not quiet:
         print(env)
     return env
+
+
+def normalize(name: str) -> str:
+    """A package's PEP 503 name: lower case, runs of '-', '_', '.' become '-'."""
+    return re.sub(r"[-_.]+", "-", v.text("name", name)).lower()
+
+
+def parse_pins(text: str, source: str = "lock") -> dict:
+    """``name==version`` lines → {normalized name: version}; comments and blank lines skipped."""
+    text, source = v.text("text", text, empty=True), v.text("source", source)
+    pins = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _PIN.match(line)
+        if not match:
+            raise ValueError(f"{source}, line {number}: {raw!r} is not an exact 'name==version' pin")
+        name = normalize(match.group(1))
+        if name in pins:
+            raise ValueError(f"{source}, line {number}: {name!r} is pinned twice")
+        pins[name] = match.group(2)
+    return pins
+
+
+def read_lock(path=LOCK) -> dict:
+    """{package: version} of every pin in requirements.lock."""
+    path = v.path("path", path)
+    return parse_pins(path.read_text(), source=str(path))
+
+
+def environment_table(packages):
+    """Installed vs locked version of each package (a DataFrame with a ``matches`` column)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pandas as pd
+
+    if isinstance(packages, str) or not isinstance(packages, (list, tuple)) or not packages:
+        raise TypeError(f"packages must be a non-empty list of package names, got {packages!r}")
+    lock = read_lock()
+    unknown = [p for p in packages if normalize(p) not in lock]
+    if unknown:
+        raise ValueError(f"package(s) {unknown} are not in requirements.lock")
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    table = pd.DataFrame({"installed": [installed(p) for p in packages],
+                          "locked": [lock[normalize(p)] for p in packages]}, index=list(packages))
+    table["matches"] = table["installed"] == table["locked"]
+    return table

@@ -1,4 +1,5 @@
 """A synthetic twin of the four Heart Disease hospitals that knows its own true model.
+Introduced in chapter 00 (the offline stand-in) and chapter 05 (its Bayes accuracy).
 
 Why a twin? It lets every notebook run offline, and, because we wrote the
 generator ourselves, we can compute the *best possible* accuracy (the
@@ -19,21 +20,22 @@ Generative model, per hospital h (parameters calibrated on the real files):
   the label (MCAR), so leaving a missing feature out of the posterior stays exact;
 * num is 0 for y = 0, else 1-4 drawn from the hospital's observed mix.
 
-Regenerate the parameters with ``python -m utils.twin calibrate [DATA_DIR]``.
+Regenerate the parameters with ``python -m tools.calibrate_twin [DATA_DIR]``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import log_ndtr
 
-from utils.data import HOSPITALS, RAW_COLUMNS, check_hospitals, repo_root
+from utils import validate as v
+from utils.download import repo_root
+from utils.heart import HOSPITALS, RAW_COLUMNS, check_hospitals
 
 FEATURES = tuple(c for c in RAW_COLUMNS if c != "num")
 CONTINUOUS = ("age", "trestbps", "chol", "thalach", "oldpeak")
@@ -151,7 +153,7 @@ def calibrate(frames: dict) -> dict:
         "meta": {
             "description": "Synthetic twin of the UCI Heart Disease hospitals "
                            "(naive Bayes per hospital and class, MCAR missing-value patterns). "
-                           "Regenerate with: python -m utils.twin calibrate [DATA_DIR]",
+                           "Regenerate with: python -m tools.calibrate_twin [DATA_DIR]",
             "continuous": list(CONTINUOUS),
             "categorical": list(CATEGORICAL),
             "levels": levels,
@@ -221,9 +223,7 @@ def _check_columns(columns) -> tuple:
 
 
 def _check_size(n, hospital) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"number of rows for {hospital!r} must be a positive int, got {n!r}")
-    return int(n)
+    return v.integer(f"n_per_hospital (rows for {hospital!r})", n, 1, v.MAX_ROWS)
 
 
 def _normalised(probs: dict) -> dict:
@@ -283,8 +283,7 @@ class HeartDiseaseTwin:
         dict → per hospital. Each hospital has its own random stream, so a
         hospital's rows do not depend on which other hospitals are drawn.
         """
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        seed = v.seed("seed", seed)
         sizes = self.sizes(n_per_hospital, hospitals)
         return {h: self._sample_hospital(h, n, np.random.default_rng([int(seed), HOSPITALS.index(h)]))
                 for h, n in sizes.items()}
@@ -338,6 +337,8 @@ class HeartDiseaseTwin:
         is independent of everything (MCAR). ``columns`` restricts the
         features used (e.g. the ones a model actually sees).
         """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
         (hospital,) = self._check_hospitals([hospital])
         columns = _check_columns(columns)
         absent = [c for c in columns if c not in frame.columns]
@@ -406,41 +407,3 @@ def posterior(frame: pd.DataFrame, hospital: str, columns=None) -> np.ndarray:
 def bayes_accuracy(frames: dict, columns=None) -> float:
     """Bayes-optimal expected accuracy under the default twin. See HeartDiseaseTwin.bayes_accuracy."""
     return default_twin().bayes_accuracy(frames, columns)
-
-
-# --------------------------------------------------------------------------
-# Command line: python -m utils.twin calibrate [DATA_DIR] [--output PATH]
-# --------------------------------------------------------------------------
-
-def calibrate_from_files(data_dir=None) -> dict:
-    """Calibrate on the real, md5-verified files in ``data_dir`` (default: utils.data.data_dir())."""
-    from utils.data import load_raw
-
-    return calibrate(load_raw("real", data_dir=data_dir).frames)
-
-
-def main(argv=None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m utils.twin",
-                                     description="Calibrate the synthetic heart-disease twin.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cal = sub.add_parser("calibrate", help="fit the twin to the real files and write the JSON")
-    cal.add_argument("data_dir", nargs="?", default=None,
-                     help="folder with the processed.*.data files (default: utils.data.data_dir())")
-    cal.add_argument("--output", default=str(TWIN_PARAMS_PATH), help="JSON file to write")
-    args = parser.parse_args(argv)
-    from utils.data import DataUnavailable
-
-    try:
-        params = calibrate_from_files(args.data_dir)
-    except DataUnavailable as err:
-        print(f"error: the real files are needed to calibrate the twin: {err}", file=sys.stderr)
-        return 1
-    Path(args.output).write_text(params_to_json(params))
-    print(f"wrote {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Self-check exercises in the style of Kaggle's learntools.
+"""Self-check exercises in the style of Kaggle's learntools. Introduced in chapter 00.
 
 In a notebook::
 

@@ -32,7 +32,7 @@ def _check_q1(total_patients):
 
 
 def _check_q2(sickest_hospital):
-    from utils.data import HOSPITALS
+    from utils.heart import HOSPITALS
 
     assert sickest_hospital in HOSPITALS, f"{sickest_hospital!r} is not one of {HOSPITALS}."
     rates = _rates(_raw())

@@ -20,13 +20,16 @@ BYTES_PER_NUMBER = 4       # float32
 @lru_cache(maxsize=1)
 def _round1():
     """The notebook's FedAvg set-up, first round only: silo models and silo sizes."""
-    from utils import fl_round as F
+    from utils.fedcore import federated_mean_std, run_fedavg
+    from utils.local_training import Schedule
+    from utils.partition import breast_cancer_silos
 
-    train, test = F.breast_cancer_silos(num_silos=NUM_SILOS, alpha=1.0, seed=0)
-    mean, std = F.federated_mean_std([X for X, _ in train])
+    train, test = breast_cancer_silos(num_silos=NUM_SILOS, alpha=1.0, seed=0)
+    mean, std = federated_mean_std([X for X, _ in train])
     train = [((X - mean) / std, y) for X, y in train]
     test = [((X - mean) / std, y) for X, y in test]
-    history = F.run_fedavg(train, test, rounds=1, **FL_SETTINGS)
+    history = run_fedavg(train, 1, lr=FL_SETTINGS["lr"], keep_clients=True,
+                         schedule=Schedule(batch_size=FL_SETTINGS["batch_size"], epochs=FL_SETTINGS["epochs"]))
     return history.clients[0], history.sizes
 
 

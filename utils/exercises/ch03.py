@@ -23,35 +23,26 @@ Q4 = dict(heterogeneity=0.5, lr=0.1, local_steps=10)
 
 @lru_cache(maxsize=1)
 def _pooled():
-    from utils.fedmath import two_source_regression
+    from utils.linear import two_source_regression
 
     clients = two_source_regression(n_a=1000, n_b=1000, heterogeneity=1.0, seed=0).clients
     return (np.vstack([X for X, _ in clients.values()]), np.concatenate([y for _, y in clients.values()]))
 
 
-def _quadratic_terms(X, y):
-    X1 = np.column_stack([X, np.ones(len(X))])
-    return 2 / len(y) * X1.T @ X1, 2 / len(y) * X1.T @ y
-
-
-def _least_squares(X, y):
-    return np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
-
-
 def _context():
     # What the notebook has defined by the time of the exercises (utils versions of its functions).
-    from utils import fedmath
+    from utils import linear
 
     X_pool, y_pool = _pooled()
     return {
         "np": np,
         "X_pool": X_pool,
         "y_pool": y_pool,
-        "two_source_regression": fedmath.two_source_regression,
-        "quadratic_terms": _quadratic_terms,
-        "least_squares": _least_squares,
-        "fedavg_fixed_point": lambda clients, lr, E: fedmath.linear_fedavg_fixed_point(clients, lr, E),
-        "pooled_optimum": fedmath.linear_optimum,
+        "two_source_regression": linear.two_source_regression,
+        "quadratic_terms": linear.quadratic_terms,
+        "least_squares": lambda X, y: linear.linear_optimum([(X, y)]),
+        "fedavg_fixed_point": linear.linear_fedavg_fixed_point,
+        "pooled_optimum": linear.linear_optimum,
     }
 
 
@@ -94,8 +85,10 @@ def _check_q2(theta_next):
 def _check_q3(K_max):
     value = _number(K_max, "K_max")
     assert float(value).is_integer(), f"a number of clients is a whole number, not {K_max!r}."
+    from utils import linear
+
     X_pool, y_pool = _pooled()
-    lam_max = np.linalg.eigvalsh(_quadratic_terms(X_pool, y_pool)[0]).max()
+    lam_max = np.linalg.eigvalsh(linear.quadratic_terms(X_pool, y_pool)[0]).max()
     expected = int(np.ceil(2 / (Q3_ALPHA * lam_max))) - 1
     assert int(value) != int(np.ceil(2 / (0.1 * lam_max))) - 1, \
         "that is the answer for α = 0.1; the question uses α = 0.05."
@@ -106,16 +99,16 @@ def _check_q3(K_max):
 
 
 def _check_q4(drift_distance):
-    from utils import fedmath
+    from utils import linear
 
     value = _number(drift_distance, "drift_distance")
-    fed = fedmath.two_source_regression(heterogeneity=Q4["heterogeneity"]).clients
-    optimum = fedmath.linear_optimum(fed)
-    expected = float(np.linalg.norm(fedmath.linear_fedavg_fixed_point(fed, Q4["lr"], Q4["local_steps"]) - optimum))
+    fed = linear.two_source_regression(heterogeneity=Q4["heterogeneity"]).clients
+    optimum = linear.linear_optimum(fed)
+    expected = float(np.linalg.norm(linear.linear_fedavg_fixed_point(fed, Q4["lr"], Q4["local_steps"]) - optimum))
     assert value > 1e-6, "FedAvg with E = 10 on different sources does drift: the distance is not 0."
-    default = fedmath.two_source_regression().clients
-    other = float(np.linalg.norm(fedmath.linear_fedavg_fixed_point(default, Q4["lr"], Q4["local_steps"])
-                                 - fedmath.linear_optimum(default)))
+    default = linear.two_source_regression().clients
+    other = float(np.linalg.norm(linear.linear_fedavg_fixed_point(default, Q4["lr"], Q4["local_steps"])
+                                 - linear.linear_optimum(default)))
     assert abs(value - other) > 1e-3, "that is the drift for heterogeneity 1.0; the question uses 0.5."
     close(value, expected, tol=1e-4, what="drift_distance")
 

@@ -20,15 +20,20 @@ def _split():
 @lru_cache(maxsize=1)
 def _accuracies():
     """Cheap stand-ins for the notebook's per-hospital accuracies (NumPy, a few ms)."""
-    from utils import experiments as E
+    from utils.case_study import hospital_metrics
+    from utils.fedcore import run_fedavg
+    from utils.local_training import Schedule, local_train, stream_batches
+    from utils.models import initial_weights, to_theta
 
     split = _split()
-    local = {h: E.train_logreg(*split.train[h], E.initial_weights(0),
-                               E.batch_stream(len(split.train[h][1]), 4, 300, np.random.default_rng(0)))
-             for h in split.hospitals}
-    fed = E.numpy_fedavg(split.train, rounds=5, local_steps=50, client_lr=0.01, seed=0)
-    local_acc = E.hospital_metrics(local, split).set_index("hospital")["accuracy"]
-    fed_acc = E.hospital_metrics(fed, split).set_index("hospital")["accuracy"]
+    theta0 = to_theta(initial_weights(0))
+    rng = np.random.default_rng(0)
+    local = {h: local_train(theta0, *split.train[h], stream_batches(len(split.train[h][1]), 4, 300, rng),
+                            optimizer="adam", lr=0.001) for h in split.hospitals}
+    fed = run_fedavg(split.train, 5, lr=0.01, theta0=theta0, seed=0,
+                     schedule=Schedule(batch_size=4, steps=50, shuffle=True)).final
+    local_acc = hospital_metrics(local, split).set_index("hospital")["accuracy"]
+    fed_acc = hospital_metrics(fed, split).set_index("hospital")["accuracy"]
     return local_acc, fed_acc
 
 

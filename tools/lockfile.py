@@ -2,23 +2,23 @@
 
 requirements.lock pins every package of the course environment. The local
 install (`make`) installs it with ``pip install --no-deps -r``; Binder installs
-the same pins from environment.yml, which ``python -m utils.lockfile env``
+the same pins from environment.yml, which ``python -m tools.lockfile env``
 writes from the lock. TensorFlow Federated is the one package that cannot go
 through pip's resolver (it pins jaxlib==0.4.14, no longer on PyPI), so
 environment.yml leaves it out and postBuild installs it with --no-deps, taking
 its version from the lock too.
 
-    python -m utils.lockfile freeze PIP_FREEZE_ALL_OUTPUT   # writes requirements.lock
-    python -m utils.lockfile env                        # writes environment.yml
+    python -m tools.lockfile freeze PIP_FREEZE_ALL_OUTPUT   # writes requirements.lock
+    python -m tools.lockfile env                        # writes environment.yml
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
+from utils.setup import LOCK, normalize, parse_pins, read_lock  # noqa: F401 (re-used by the tests)
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = ROOT / "requirements.lock"
 ENVIRONMENT = ROOT / "environment.yml"
 NO_DEPS = ("tensorflow-federated",)  # installed by postBuild with --no-deps
 VENV_TOOLS = ("pip", "setuptools")  # come with every venv / conda env; `wheel` is locked (astunparse needs it)
@@ -30,7 +30,7 @@ LOCK_HEADER = """\
 """
 
 ENV_HEADER = """\
-# Binder's environment. Generated from requirements.lock by `python -m utils.lockfile env`
+# Binder's environment. Generated from requirements.lock by `python -m tools.lockfile env`
 # (part of `make lock`): do not edit by hand; tests/test_environment.py fails if they drift.
 # tensorflow-federated is installed by postBuild with --no-deps (it pins a jaxlib PyPI lost).
 name: fl-course
@@ -42,33 +42,6 @@ dependencies:
   - pip:
 """
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name: lower case, runs of '-', '_', '.' become '-'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def parse_pins(text: str, source: str = "lock") -> dict[str, str]:
-    """``name==version`` lines → {normalized name: version}; comments and blanks skipped."""
-    pins: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = _PIN.match(line)
-        if not match:
-            raise ValueError(f"{source}, line {number}: {raw!r} is not an exact 'name==version' pin")
-        name = normalize(match.group(1))
-        if name in pins:
-            raise ValueError(f"{source}, line {number}: {name!r} is pinned twice")
-        pins[name] = match.group(2)
-    return pins
-
-
-def read_lock(path: Path = LOCK) -> dict[str, str]:
-    return parse_pins(Path(path).read_text(), source=str(path))
 
 
 def render_lock(pins: dict[str, str]) -> str:

@@ -1,0 +1,317 @@
+"""The NumPy federated core (utils.models, utils.local_training, utils.fedcore, utils.linear) against
+independent computations: pooled data, least squares, finite differences, hand-written loops."""
+import numpy as np
+import pytest
+from sklearn.metrics import log_loss
+
+from utils import fedcore as fc
+from utils import linear, models
+from utils.local_training import Schedule, epoch_batches, local_train, stream_batches
+
+
+def make_silos(sizes=(30, 50, 20), d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    true_w = rng.normal(size=d)
+    silos = []
+    for n in sizes:
+        X = rng.normal(size=(n, d)) + rng.normal(size=d)  # each silo shifted: non-IID features
+        y = (X @ true_w + rng.normal(size=n) > 0).astype(float)
+        silos.append((X, y))
+    return silos
+
+
+@pytest.fixture(scope="module")
+def uneven():
+    return linear.two_source_regression(n_a=300, n_b=60, heterogeneity=1.0, seed=3).clients
+
+
+def pooled(clients):
+    pairs = clients.values() if isinstance(clients, dict) else clients
+    return np.vstack([X for X, _ in pairs]), np.concatenate([y for _, y in pairs])
+
+
+def lstsq(X, y):
+    return np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
+
+
+def numeric_grad(f, theta, eps=1e-6):
+    return np.array([(f(theta + eps * e) - f(theta - eps * e)) / (2 * eps) for e in np.eye(len(theta))])
+
+
+# ---- models ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("loss, grad", [(models.mse_loss, models.mse_grad),
+                                        (models.logistic_loss, models.logistic_grad)])
+def test_gradients_match_finite_differences(loss, grad):
+    rng = np.random.default_rng(0)
+    X, y, theta = rng.normal(size=(50, 3)), (rng.random(50) < 0.4).astype(float), rng.normal(size=4)
+    assert np.allclose(grad(theta, X, y), numeric_grad(lambda t: loss(t, X, y), theta), atol=1e-6)
+
+
+def test_logistic_loss_matches_sklearn_and_is_stable():
+    (X, y), = make_silos(sizes=(40,))
+    w = np.random.default_rng(1).normal(size=X.shape[1] + 1)
+    p = 1 / (1 + np.exp(-(X @ w[:-1] + w[-1])))
+    assert models.logistic_loss(w, X, y) == pytest.approx(log_loss(y, p), rel=1e-10)
+    assert models.accuracy(w, X, y) == pytest.approx(np.mean((p > 0.5) == y))
+    # z = 400.1 with label 0: the loss is z, no overflow
+    assert models.logistic_loss(np.array([0.5, 0.1]), np.array([[800.0]]), np.array([0.0])) == pytest.approx(400.1)
+
+
+def test_predict_proba_forms_agree():
+    X, _ = make_silos(sizes=(10,), d=3)[0]
+    w = models.initial_weights(0, 3)
+    theta = models.to_theta(w)
+    np.testing.assert_allclose(models.predict_proba(theta, X), models.predict_proba(w, X))
+    np.testing.assert_array_equal(models.to_theta(models.to_weights(theta, np.float64)), theta)
+    hidden = models.initial_weights(0, 3, hidden=5)
+    h = np.maximum(X @ hidden[0] + hidden[1], 0)
+    np.testing.assert_allclose(models.predict_proba(hidden, X), 1 / (1 + np.exp(-(h @ hidden[2] + hidden[3])[:, 0])))
+
+
+def test_initial_weights_are_pytorch_uniform_and_seeded():
+    w = models.initial_weights(7, 13)
+    assert all(np.abs(a).max() <= 1 / np.sqrt(13) for a in w)
+    assert models.max_abs_difference(w, models.initial_weights(7, 13)) == 0
+    assert models.max_abs_difference(w, models.initial_weights(8, 13)) > 0
+
+
+# ---- batches and local training -----------------------------------------------------------------
+
+def test_epoch_batches_keep_order_and_short_last_batch():
+    assert [b.tolist() for b in epoch_batches(5, 2, 2)] == [[0, 1], [2, 3], [4], [0, 1], [2, 3], [4]]
+    shuffled = epoch_batches(5, 2, 2, np.random.default_rng(0))
+    assert sorted(np.concatenate(shuffled[:3]).tolist()) == list(range(5))
+
+
+def test_stream_batches_match_tf_data_order():
+    import tensorflow as tf
+
+    expected = [b.numpy().tolist() for b in tf.data.Dataset.range(7).repeat().batch(3).take(5)]
+    assert [b.tolist() for b in stream_batches(7, 3, 5)] == expected
+
+
+def test_local_sgd_is_minibatch_sgd_in_order():
+    (X, y), = make_silos(sizes=(10,))
+    manual = np.zeros(X.shape[1] + 1)
+    for _ in range(2):
+        for i in range(0, 10, 4):
+            p = 1 / (1 + np.exp(-(X[i:i + 4] @ manual[:-1] + manual[-1])))
+            manual = manual - 0.3 * np.append(X[i:i + 4].T @ (p - y[i:i + 4]), (p - y[i:i + 4]).sum()) / len(p)
+    got = local_train(np.zeros(5), X, y, epoch_batches(10, 4, 2), lr=0.3)
+    np.testing.assert_allclose(got, manual, atol=1e-12)
+
+
+def test_adam_training_matches_keras():
+    import tensorflow as tf
+
+    (X, y), = make_silos(sizes=(20,), d=13, seed=3)
+    w0 = models.initial_weights(3)
+    model = tf.keras.Sequential([tf.keras.Input(shape=(13,)), tf.keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights(w0)
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01, epsilon=1e-8), loss=tf.keras.losses.BinaryCrossentropy())
+    model.fit(X.astype(np.float32), y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    ours = local_train(models.to_theta(w0), X, y, epoch_batches(20, 4, 2), optimizer="adam", lr=0.01)
+    np.testing.assert_allclose(ours, models.to_theta(model.get_weights()), atol=1e-5)
+
+
+def test_proximal_term_pulls_towards_the_anchor():
+    (X, y), = make_silos(sizes=(30,))
+    start = np.zeros(5)
+    free = local_train(start, X, y, epoch_batches(30, 5, 4), lr=0.5)
+    held = local_train(start, X, y, epoch_batches(30, 5, 4), lr=0.5, mu=1.0)
+    pushed = local_train(start, X, y, epoch_batches(30, 5, 4), lr=0.5, mu=-1.0)
+    assert np.linalg.norm(held) < np.linalg.norm(free) < np.linalg.norm(pushed)
+
+
+# ---- weights, objective, FedSGD --------------------------------------------------------------------
+
+def test_client_weights_and_weighted_average():
+    assert np.allclose(fc.client_weights([300, 600, 100]), [0.3, 0.6, 0.1])
+    V = np.random.default_rng(2).normal(size=(3, 5))
+    np.testing.assert_allclose(fc.weighted_average(V, [1, 2, 7]), np.average(V, axis=0, weights=[1, 2, 7]))
+
+
+def test_federated_objective_equals_pooled_loss(uneven):
+    X, y = pooled(uneven)
+    theta = np.array([0.4, -1.3])
+    assert fc.federated_objective(theta, uneven, "mse") == pytest.approx(models.mse_loss(theta, X, y), abs=1e-12)
+    assert fc.federated_objective(theta, list(uneven.values()), "mse") == pytest.approx(models.mse_loss(theta, X, y))
+
+
+def test_fedsgd_step_is_one_centralised_step(uneven):
+    X, y = pooled(uneven)
+    theta = np.array([0.4, -1.3])
+    np.testing.assert_allclose(fc.fedsgd_step(theta, uneven, 0.07, "mse"), theta - 0.07 * models.mse_grad(theta, X, y),
+                               atol=1e-12)
+
+
+def test_fedavg_with_one_local_step_is_fedsgd(uneven):
+    theta = np.array([2.0, 0.5])
+    np.testing.assert_allclose(fc.fedavg_round(theta, uneven, 0.1, 1, "mse"), fc.fedsgd_step(theta, uneven, 0.1, "mse"),
+                               atol=1e-12)
+
+
+def test_fedavg_round_is_weighted_average_of_brute_force_local_models(uneven):
+    local = {}
+    for name, (X, y) in uneven.items():
+        t, X1 = np.zeros(2), np.column_stack([X, np.ones(len(X))])
+        for _ in range(7):
+            t = t - 0.05 * 2 / len(y) * X1.T @ (X1 @ t - y)
+        local[name] = t
+    n = {k: len(y) for k, (_, y) in uneven.items()}
+    expected = sum(n[k] / sum(n.values()) * local[k] for k in uneven)
+    np.testing.assert_allclose(fc.fedavg_round(np.zeros(2), uneven, 0.05, 7, "mse"), expected, atol=1e-12)
+    half = fc.fedavg_round(np.zeros(2), uneven, 0.05, 7, "mse", server_lr=0.5)
+    np.testing.assert_allclose(half, 0.5 * expected, atol=1e-12)
+
+
+# ---- whole runs ----------------------------------------------------------------------------------------
+
+def test_run_fedavg_with_one_full_batch_step_is_centralised_gradient_descent():
+    train, test = make_silos(), make_silos(seed=3)
+    h = fc.run_fedavg(train, 5, lr=0.5, schedule=Schedule(steps=1), test=test, keep_clients=True)
+    X, y = pooled(train)
+    w = np.zeros(X.shape[1] + 1)
+    for r in range(5):
+        p = 1 / (1 + np.exp(-(X @ w[:-1] + w[-1])))
+        w = w - 0.5 * np.append(X.T @ (p - y), (p - y).sum()) / len(y)
+        np.testing.assert_allclose(h.server[r + 1], w, atol=1e-12)
+    assert h.server.shape == (6, 5) and h.clients.shape == (5, 3, 5) and h.client_accuracy.shape == (6, 3)
+    np.testing.assert_array_equal(h.sizes, [30, 50, 20])
+
+
+def test_evaluate_equals_pooled_evaluation():
+    silos = make_silos()
+    w = np.random.default_rng(4).normal(size=5)
+    X, y = pooled(silos)
+    ev = fc.evaluate(w, silos)
+    assert ev["accuracy"] == pytest.approx(models.accuracy(w, X, y))
+    assert ev["loss"] == pytest.approx(models.logistic_loss(w, X, y))
+    np.testing.assert_allclose(ev["client_accuracy"], [models.accuracy(w, a, b) for a, b in silos])
+
+
+def test_weighting_choices():
+    silos = make_silos(sizes=(8, 24))
+    sched = Schedule(batch_size=4, steps=3)
+    a, b = (local_train(np.zeros(5), X, y, stream_batches(len(y), 4, 3), lr=0.2) for X, y in silos)
+    by_size = fc.run_fedavg(silos, 1, lr=0.2, schedule=sched).final
+    np.testing.assert_allclose(by_size, 0.25 * a + 0.75 * b, atol=1e-12)
+    for weighting in ("examples", "uniform", [1, 1]):   # 3 steps × 4 rows each: equal
+        np.testing.assert_allclose(fc.run_fedavg(silos, 1, lr=0.2, schedule=sched, weighting=weighting).final,
+                                   0.5 * a + 0.5 * b, atol=1e-12)
+
+
+def test_server_adam_matches_the_formula_with_and_without_bias_correction():
+    silos = make_silos()
+    for bias in (True, False):
+        opt = fc.ServerOptimizer("adam", lr=0.05, bias_correction=bias)
+        h = fc.run_fedavg(silos, 3, lr=0.1, schedule=Schedule(steps=2), server=opt)
+        theta, m, s = np.zeros(5), np.zeros(5), np.zeros(5)
+        for t in range(1, 4):
+            delta = fc.fedavg_round(theta, silos, 0.1, 2) - theta     # the weighted mean update
+            g = -delta
+            m, s = 0.9 * m + 0.1 * g, 0.999 * s + 0.001 * g * g
+            lr = 0.05 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) if bias else 0.05
+            theta = theta - lr * m / (np.sqrt(s) + 1e-8)
+            np.testing.assert_allclose(h.server[t], theta, atol=1e-12)
+
+
+def test_server_yogi_moves_v_towards_g_squared():
+    opt = fc.ServerOptimizer("yogi", lr=0.1, initial_v=1e-6)
+    state = opt.init(2)
+    opt.apply(np.zeros(2), np.array([1.0, -2.0]), state)
+    np.testing.assert_allclose(state["v"], 1e-6 + 0.001 * np.array([1.0, 4.0]))
+
+
+def test_custom_aggregate_is_used():
+    silos = make_silos()
+    median = fc.run_fedavg(silos, 2, lr=0.1, aggregate=lambda u, s: np.median(u, axis=0))
+    mean = fc.run_fedavg(silos, 2, lr=0.1)
+    assert not np.allclose(median.final, mean.final)
+
+
+def test_shuffling_is_seeded():
+    silos = make_silos()
+    shuffled = Schedule(batch_size=4, steps=5, shuffle=True)
+    a = fc.run_fedavg(silos, 2, lr=0.1, schedule=shuffled, seed=1).final
+    np.testing.assert_array_equal(a, fc.run_fedavg(silos, 2, lr=0.1, schedule=shuffled, seed=1).final)
+    assert not np.allclose(a, fc.run_fedavg(silos, 2, lr=0.1, schedule=shuffled, seed=2).final)
+
+
+def test_divergence_is_marked_with_nan(uneven):
+    path = fc.run_fedavg(uneven, 400, lr=5.0, model="mse", schedule=Schedule(steps=1)).server
+    assert path.shape == (401, 2) and np.isnan(path[-1]).all() and np.isfinite(path[0]).all()
+
+
+def test_interrupt_returns_the_finished_rounds(monkeypatch):
+    from utils import fedcore
+
+    calls = {"n": 0}
+    real = fedcore._train
+
+    def train_then_interrupt(*args):
+        calls["n"] += 1
+        if calls["n"] == 7:   # third client of round 3
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(fedcore, "_train", train_then_interrupt)
+    h = fc.run_fedavg(make_silos(), 10, lr=0.1)
+    assert h.interrupted and h.rounds == 2
+
+
+def test_federated_mean_std_equals_pooled():
+    parts = [X for X, _ in make_silos()]
+    for ddof in (0, 1):
+        mean, std = fc.federated_mean_std(parts, ddof=ddof)
+        np.testing.assert_allclose(mean, np.vstack(parts).mean(axis=0), atol=1e-12)
+        np.testing.assert_allclose(std, np.vstack(parts).std(axis=0, ddof=ddof), atol=1e-10)
+
+
+def test_sample_clients_is_repeatable_and_distinct():
+    ids = ["cleveland", "hungarian", "switzerland", "va"]
+    a = fc.sample_clients(ids, 2, seed=3)
+    assert a == fc.sample_clients(ids, 2, seed=3) and len(set(a)) == 2 and set(a) <= set(ids)
+    assert len({tuple(fc.sample_clients(ids, 2, seed=s)) for s in range(30)}) > 1
+
+
+# ---- linear regression, exactly ------------------------------------------------------------------------
+
+def test_fedsgd_converges_to_pooled_least_squares(uneven):
+    path = fc.run_fedavg(uneven, 300, lr=0.1, model="mse", schedule=Schedule(steps=1)).server
+    np.testing.assert_allclose(path[-1], lstsq(*pooled(uneven)), atol=1e-8)
+    np.testing.assert_allclose(linear.linear_optimum(uneven), lstsq(*pooled(uneven)), atol=1e-10)
+
+
+def test_fixed_point_matches_long_run_and_drifts(uneven):
+    for E in [1, 4, 15]:
+        path = fc.run_fedavg(uneven, 400, lr=0.1, model="mse", schedule=Schedule(steps=E)).server
+        np.testing.assert_allclose(path[-1], linear.linear_fedavg_fixed_point(uneven, 0.1, E), atol=1e-8)
+    optimum = linear.linear_optimum(uneven)
+    np.testing.assert_allclose(linear.linear_fedavg_fixed_point(uneven, 0.1, 1), optimum, atol=1e-10)
+    assert np.linalg.norm(linear.linear_fedavg_fixed_point(uneven, 0.1, 15) - optimum) > 0.1
+
+
+def test_two_source_regression_shapes_and_heterogeneity():
+    same = linear.two_source_regression(n_a=50, n_b=70, heterogeneity=0.0, seed=1)
+    assert same.clients["A"][0].shape == (50, 1) and same.clients["B"][1].shape == (70,)
+    assert np.allclose(same.true_theta["A"], same.true_theta["B"])
+    far = linear.two_source_regression(heterogeneity=1.5)
+    assert far.clients["A"][0].mean() < -1 < 1 < far.clients["B"][0].mean()
+    np.testing.assert_array_equal(far.clients["A"][1], linear.two_source_regression(heterogeneity=1.5).clients["A"][1])
+
+
+def test_animation_has_a_frame_per_stage():
+    from utils.animation import animate_rounds, round_plane
+
+    h = fc.run_fedavg(make_silos(), 3, lr=0.1, test=make_silos(seed=5), keep_clients=True)
+    fig = animate_rounds(h, names=["a", "b", "c"])
+    assert len(fig.frames) == 12 and len(fig.layout.sliders[0].steps) == 12
+    assert all(len(f.data) == len(fig.data) == 6 for f in fig.frames)
+    S, C = round_plane(h)
+    star = fig.frames[4 * 1 + 2].data[3]   # aggregation frame of round 2: the star is server[2]
+    np.testing.assert_allclose([star.x[0], star.y[0]], S[2], atol=1e-12)
+    np.testing.assert_allclose(S[-1], [np.linalg.norm(h.server[-1] - h.server[0]), 0], atol=1e-12)
+    np.testing.assert_allclose(fc.weighted_average(C[0], h.sizes), S[1], atol=1e-12)
+    np.testing.assert_allclose(fig.frames[-1].data[4].y, h.accuracy)
