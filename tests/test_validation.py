@@ -407,7 +407,7 @@ from utils import validate as v  # noqa: E402
     (lambda x: v.matrix("x", x), np.ones((0, 2)), ValueError), (lambda x: v.matrix("x", x), [[1, NAN]], ValueError),
     (lambda x: v.matrix("x", x), {"a": 1}, TypeError), (lambda x: v.binary("x", np.asarray(x, float)), [0, 0.5], ValueError),
     (lambda x: v.clients(x), {"a": (X, Y), "b": (np.ones((2, 3)), Y[:2])}, ValueError),
-    (lambda x: v.weight_list("x", x), [np.array(["a"])], TypeError),  # text is not a weight (lambda x: v.names("x", x, "ab"), 1, TypeError),
+    (lambda x: v.weight_list("x", x), [np.array(["a"])], TypeError), (lambda x: v.names("x", x, "ab"), 1, TypeError),
     (lambda x: v.budget("x", x, 10, "steps"), 11, ValueError),
 ])
 def test_validators_refuse(check, value, error):

@@ -664,6 +664,11 @@ def main(argv=None) -> int:
         print(f"browser_check: {CHROMIUM} is missing. Install Debian's Chromium: "
               "apt-get install -y chromium  (Playwright's own browser download is not used)", file=sys.stderr)
         return 2
+    cjk = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+    if cjk.returncode != 0 or not cjk.stdout.strip():
+        print("browser_check: no Chinese font is installed, so the course map's Chinese would render as empty "
+              "boxes in the screenshots. Install one: apt-get install -y fonts-noto-cjk", file=sys.stderr)
+        return 2
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -149,7 +149,10 @@ def animate_rounds(history: FedHistory, names=None, frame_ms: int = 700, height:
                                                        mode="immediate")]) for f in frames])],
     )
     fig.update_xaxes(range=xr, title_text="along the global model's path", row=1, col=1, zeroline=False)
-    fig.update_yaxes(range=yr, title_text="where the silos disagree", row=1, col=1, zeroline=False)
+    # Equal scale on both axes: a distance across the path looks as long as the same distance along it.
+    fig.update_yaxes(range=yr, title_text="where the silos disagree", row=1, col=1, zeroline=False,
+                     scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(constrain="domain", row=1, col=1)
     fig.update_xaxes(range=[-0.3, R + 0.3], title_text="round", dtick=1 if R <= 15 else None, row=1, col=2)
     fig.update_yaxes(range=[acc_lo, 1.005], title_text="test accuracy", row=1, col=2)
     return fig

@@ -7,11 +7,14 @@ slider can redraw an averaged reward curve in well under a second.
 Random numbers are drawn up front in a fixed order, so that with ``runs=1`` the agent sees
 exactly the stream a step-by-step loop would draw from ``np.random.default_rng(seed)``:
 
-1. ``explore = rng.random(steps)``          (explore when ``explore[t] < epsilon``)
+1. ``explore = rng.random(steps)``            (explore when ``explore[t] < epsilon``)
 2. ``random_arm = rng.integers(k, size=steps)`` (the arm tried when exploring)
-3. ``luck = rng.random(steps)``             (reward 1 when ``luck[t] < probs[arm]``)
+3. ``luck = rng.random(steps)``               (reward 1 when ``luck[t] < probs[arm]``)
+4. ``tiebreak = rng.random((steps, k))``      (among arms tied for the best estimate, the one with the
+   largest ``tiebreak[t]``: a uniformly random one)
 
-Ties in the value estimates go to the lowest arm index (``np.argmax``).
+Ties matter: every estimate starts at 0, so before any reward all arms are tied; breaking ties
+towards the lowest index would make every greedy agent start, and often stay, on arm 0.
 """
 from __future__ import annotations
 
@@ -63,7 +66,7 @@ def run_epsilon_greedy(probs, epsilon: float, steps: int = 1000, runs: int = 1,
 
     Each agent keeps a value estimate per arm (the mean reward seen so far, updated
     incrementally ``Q += (r - Q) / n``) starting at 0; with probability ``epsilon`` it tries a
-    random arm, otherwise the arm with the highest estimate (ties: lowest index).
+    random arm, otherwise the arm with the highest estimate (ties broken uniformly at random).
     """
     p = _check_probs(probs)
     epsilon = _check_epsilon(epsilon)
@@ -76,6 +79,7 @@ def run_epsilon_greedy(probs, epsilon: float, steps: int = 1000, runs: int = 1,
     explore = rng.random((steps, runs)) < epsilon
     random_arm = rng.integers(k, size=(steps, runs))
     luck = rng.random((steps, runs))
+    tiebreak = rng.random((steps, runs, k))
 
     values = np.zeros((runs, k))
     counts = np.zeros((runs, k))
@@ -83,7 +87,8 @@ def run_epsilon_greedy(probs, epsilon: float, steps: int = 1000, runs: int = 1,
     rewards = np.empty((steps, runs))
     rows = np.arange(runs)
     for t in range(steps):
-        arm = np.where(explore[t], random_arm[t], values.argmax(axis=1))
+        tied = values == values.max(axis=1, keepdims=True)
+        arm = np.where(explore[t], random_arm[t], np.where(tied, tiebreak[t], -1.0).argmax(axis=1))
         reward = (luck[t] < p[arm]).astype(float)
         counts[rows, arm] += 1
         values[rows, arm] += (reward - values[rows, arm]) / counts[rows, arm]

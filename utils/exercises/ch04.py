@@ -114,10 +114,10 @@ q1 = Question(
         "global_after = [sum(pk * client_models[k][i] for pk, k in zip(p, client_models)) for i in range(2)]"
     ),
     wrong_answers=[
-        {"global_after": [np.mean([m[0] for m in CLIENT_MODELS.values()], axis=0),
-                          np.mean([m[1] for m in CLIENT_MODELS.values()], axis=0)]},
-        {"global_after": [np.zeros(2), np.zeros(1)]},
-        {"global_after": 0.5},
+        ({"global_after": [np.mean([m[0] for m in CLIENT_MODELS.values()], axis=0),
+                           np.mean([m[1] for m in CLIENT_MODELS.values()], axis=0)]}, "plain mean"),
+        ({"global_after": [np.zeros(2), np.zeros(1)]}, "check your weights"),
+        ({"global_after": 0.5}, "should be a list"),
     ],
     context=_context,
 )
@@ -136,9 +136,9 @@ q2 = Question(
         "global_next = [w - server_lr * d for w, d in zip(global_before, mean_delta)]"
     ),
     wrong_answers=[
-        {"global_next": [w + SERVER_LR * (w - m) for w, m in zip(GLOBAL_BEFORE, _weighted_mean())]},
-        {"global_next": _weighted_mean()},
-        {"global_next": "up"},
+        ({"global_next": [w + SERVER_LR * (w - m) for w, m in zip(GLOBAL_BEFORE, _weighted_mean())]}, "away"),
+        ({"global_next": _weighted_mean()}, "server_lr"),
+        ({"global_next": "up"}, "should be a list"),
     ],
     context=_context,
 )
@@ -150,10 +150,10 @@ q3 = Question(
     hint_text="One epoch over n rows in batches of BATCH_SIZE is ceil(n / BATCH_SIZE) SGD steps; "
               "split.train[h] is (X, y) for hospital h.",
     solution_code="local_steps = {h: math.ceil(len(split.train[h][1]) / BATCH_SIZE) for h in split.hospitals}",
-    wrong_answers=[
-        {"local_steps": {h: len(xy[1]) // BATCH_SIZE for h, xy in _split().train.items()}},
-        {"local_steps": {h: 1 for h in _split().hospitals}},
-        {"local_steps": 17},
+    wrong_answers=lambda: [
+        ({"local_steps": {h: len(xy[1]) // BATCH_SIZE for h, xy in _split().train.items()}}, "smaller batch counts"),
+        ({"local_steps": {h: 1 for h in _split().hospitals}}, "different number of steps"),
+        ({"local_steps": 17}, "should be a dict"),
     ],
     context=_context,
 )
@@ -165,6 +165,7 @@ q4 = Question(
     hint_text="Read the part after `->` in client_update's type signature: float32[13,1] holds 13 numbers, "
               "float32[1] one, a plain float32 one.",
     solution_code="numbers_uploaded = 13 * 1 + 1 + 1  # kernel, bias, and the example count",
-    wrong_answers=[{"numbers_uploaded": 14}, {"numbers_uploaded": 60}, {"numbers_uploaded": "many"}],
+    wrong_answers=[({"numbers_uploaded": 14}, "example count"), ({"numbers_uploaded": 60}, "per hospital"),
+                   ({"numbers_uploaded": "many"}, "could not be checked")],
     context=_context,
 )

@@ -63,7 +63,7 @@ q1 = Question(
         "X_ch, y_ch = split.test['switzerland']\n"
         "swiss_healthy_test = int((y_ch == 0).sum())"
     ),
-    wrong_answers=[{"swiss_healthy_test": 16}, {"swiss_healthy_test": "few"}],
+    wrong_answers=[({"swiss_healthy_test": 16}, "healthy"), ({"swiss_healthy_test": "few"}, "could not be checked")],
     context=_context,
 )
 
@@ -86,7 +86,7 @@ q2 = Question(
     hint_text="The gain is `federated_acc - local_acc` (both are pandas Series indexed by hospital); "
               "`.idxmax()` returns the index of the largest value.",
     solution_code="biggest_gainer = (federated_acc - local_acc).idxmax()",
-    wrong_answers=[{"biggest_gainer": "Mars General"}],
+    wrong_answers=[],
     context=_context,
 )
 
@@ -95,26 +95,13 @@ def _fix_wrong_answers():
     """An unknown name, and the hospital that gains *least* (computed, not guessed)."""
     local_acc, fed_acc = _accuracies()
     gain = fed_acc - local_acc
-    unknown = {"biggest_gainer": "Mars General"}
+    unknown = ({"biggest_gainer": "Mars General"}, "not a hospital key")
     if gain.min() == gain.max():  # every hospital gains the same: only the unknown name is wrong
         return [unknown]
-    return [unknown, {"biggest_gainer": gain.idxmin()}]
+    return [unknown, ({"biggest_gainer": gain.idxmin()}, "another hospital gains more")]
 
 
-class _LazyWrong(list):
-    """Resolves the computed wrong answer on first use (keeps importing this module cheap)."""
-
-    def __iter__(self):
-        return iter(_fix_wrong_answers())
-
-    def __len__(self):
-        return len(_fix_wrong_answers())
-
-    def __bool__(self):
-        return True
-
-
-q2.wrong_answers = _LazyWrong()
+q2.wrong_answers = _fix_wrong_answers
 
 
 # ---- Question 3: FLamby's weighting -------------------------------------------------------
@@ -139,7 +126,7 @@ q3 = Question(
         "n = {h: len(split.train[h][1]) for h in split.hospitals}\n"
         "swiss_share = n['switzerland'] / sum(n.values())"
     ),
-    wrong_answers=[{"swiss_share": 0.25}, {"swiss_share": 1.5}],
+    wrong_answers=[({"swiss_share": 0.25}, "counted equally"), ({"swiss_share": 1.5}, "between 0 and 1")],
     context=_context,
 )
 
@@ -162,6 +149,6 @@ q4 = Question(
     hint_text="Dense(128) on 13 inputs has 13·128 weights and 128 biases; Dense(1) on 128 inputs has "
               "128 weights and 1 bias.",
     solution_code="n_params = 13 * 128 + 128 + 128 * 1 + 1",
-    wrong_answers=[{"n_params": 13 * 128 + 128}, {"n_params": 784 * 128 + 128 + 129}],
+    wrong_answers=[({"n_params": 13 * 128 + 128}, "hidden layer only"), ({"n_params": 784 * 128 + 128 + 129}, "is not right")],
     context=_context,
 )
