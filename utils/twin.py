@@ -1,264 +1,98 @@
 """A synthetic twin of the four Heart Disease hospitals that knows its own true model.
 Introduced in chapter 00 (the offline stand-in) and chapter 05 (its Bayes accuracy).
 
-Why a twin? It lets every notebook run offline, and, because we wrote the
-generator ourselves, we can compute the *best possible* accuracy (the
-Bayes-optimal classifier) and compare federated models against it.
+Why a twin? It lets every notebook run offline and, because we wrote the generator, we know the
+true p(disease | patient), hence the best accuracy any model could reach (the Bayes accuracy).
 
-Generative model, per hospital h (parameters calibrated on the real files):
+Generative model, per hospital h (``utils.twin_calibration`` fits it on rows outside FLamby's test sets):
 
-* label y ~ Bernoulli(prevalence_h);
-* given (h, y) every feature is drawn independently (naive-Bayes structure):
-  - continuous (age, trestbps, chol, thalach, oldpeak): Normal(mean, std)
-    rounded to the real resolution (integers; oldpeak to 0.1). In trestbps
-    and chol a value of 0 means "not measured" (Switzerland codes every chol
-    as 0, VA about a quarter): it is a point mass at 0 with its own rate;
-  - categorical (sex, cp, fbs, restecg, exang, slope, ca, thal): level
-    probabilities with add-one smoothing over the levels seen in all centres;
-* which columns are missing in a row is drawn from the hospital's real missing-value patterns
-  (VA, for one, tends to lack trestbps, thalach, exang and oldpeak together), independently of
-  the label (MCAR), so leaving a missing feature out of the posterior stays exact;
-* num is 0 for y = 0, else 1-4 drawn from the hospital's observed mix.
+* features: a Gaussian copula. Draw z ~ N(0, R_h), R_h the correlation of the real normal scores,
+  and map each z_j through the inverse of the column's empirical CDF, so each value is one the
+  hospital recorded (integers; oldpeak to 0.1; chol = 0, "not measured", for every Swiss row and
+  for VA's share). This keeps the dependence between features; the nominal codes of cp, restecg
+  and thal enter by their order, so only their monotone association is kept;
+* label: y ~ Bernoulli(p(y=1 | x, h)) with p a logistic regression on FLamby's 13 features
+  (cp/restecg one-hot, standardised) plus a per-hospital intercept, L2 penalties chosen by
+  cross-validation. This is the twin's TRUE MODEL: for a row whose 10 FLamby columns are observed,
+  ``posterior`` returns it exactly. slope, ca and thal follow the other features but add nothing
+  about y beyond them (on real Cleveland ca and thal do: the twin is built for FLamby's columns);
+* missing values: whole real missing-value patterns, drawn independently of x and y (MCAR), so
+  FLamby's cleaning keeps about as many rows as in the real files;
+* num is 0 for y = 0, else 1-4 drawn from the hospital's mix among the diseased.
 
 Regenerate the parameters with ``python -m tools.calibrate_twin [DATA_DIR]``.
 """
-
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_ndtr
+from scipy.special import expit
 
 from utils import validate as v
 from utils.download import repo_root
 from utils.heart import HOSPITALS, RAW_COLUMNS, check_hospitals
+from utils.twin_calibration import (DISEASE_GRADES, FEATURES, MODEL_COLUMNS, MODEL_FEATURES, calibrate,
+                                    draw_features, model_matrix, params_to_json)
 
-FEATURES = tuple(c for c in RAW_COLUMNS if c != "num")
-CONTINUOUS = ("age", "trestbps", "chol", "thalach", "oldpeak")
-CATEGORICAL = ("sex", "cp", "fbs", "restecg", "exang", "slope", "ca", "thal")
-RESOLUTION = {"age": 1.0, "trestbps": 1.0, "chol": 1.0, "thalach": 1.0, "oldpeak": 0.1}
-# 0 is physiologically impossible here and codes "not measured".
-ZERO_CODED = ("trestbps", "chol")
-DISEASE_GRADES = (1, 2, 3, 4)
+__all__ = ["HeartDiseaseTwin", "calibrate", "params_to_json", "default_twin", "posterior", "bayes_accuracy"]
+
 TWIN_PARAMS_PATH = repo_root() / "data" / "heart_disease_twin.json"
-DIGITS = 6
+MC_ROWS = 20_000  # default rows per hospital for bayes_accuracy_mc: standard error about 0.0005
 
-
-# --------------------------------------------------------------------------
-# Calibration (real frames -> JSON-serialisable parameters)
-# --------------------------------------------------------------------------
-
-def _observed_levels(frames: dict) -> dict:
-    """Levels of each categorical column seen in any centre (sorted ints)."""
-    levels = {}
-    for c in CATEGORICAL:
-        seen = set()
-        for f in frames.values():
-            seen |= set(f[c].dropna().astype(int).tolist())
-        levels[c] = sorted(seen)
-    return levels
-
-
-def _normal_fit(values: np.ndarray, fallback: np.ndarray, resolution: float) -> dict:
-    """Mean and unbiased std; falls back to ``fallback`` rows if < 2 values.
-
-    The std is floored at the rounding resolution: a Normal narrower than the
-    rounding grid would put all its mass on one value.
-    """
-    if len(values) < 2:
-        values = fallback
-    if len(values) < 2:
-        return {"mean": None, "std": None}
-    return {"mean": float(np.mean(values)),
-            "std": max(float(np.std(values, ddof=1)), resolution)}
-
-
-def _continuous_params(col: str, values: np.ndarray, hospital_values: np.ndarray) -> dict:
-    if col in ZERO_CODED:
-        zero_rate = float(np.mean(values == 0)) if len(values) else 0.0
-        values, hospital_values = values[values != 0], hospital_values[hospital_values != 0]
-    else:
-        zero_rate = 0.0
-    params = _normal_fit(values, hospital_values, RESOLUTION[col])
-    if params["mean"] is None and zero_rate < 1.0:
-        raise ValueError(f"column {col!r}: not enough non-zero values to fit a Normal")
-    params["zero_rate"] = zero_rate
-    return params
-
-
-def _categorical_params(values: np.ndarray, levels: list) -> dict:
-    """Add-one (Laplace) smoothed level probabilities."""
-    counts = {lev: int(np.sum(values == lev)) for lev in levels}
-    total = len(values) + len(levels)
-    return {str(lev): (counts[lev] + 1) / total for lev in levels}
-
-
-def _missing_patterns(frame: pd.DataFrame) -> dict:
-    """Share of rows per missing-value pattern: a string over FEATURES, '1' = missing."""
-    patterns = frame[list(FEATURES)].isna().astype(int).astype(str).agg("".join, axis=1)
-    return {p: float(share) for p, share in patterns.value_counts(normalize=True).sort_index().items()}
-
-
-def _calibrate_hospital(frame: pd.DataFrame, levels: dict) -> dict:
-    diseased = frame["num"].to_numpy() > 0
-    classes = {}
-    for label in (0, 1):
-        rows = frame[diseased == bool(label)]
-        classes[str(label)] = {
-            "continuous": {
-                c: _continuous_params(c, rows[c].dropna().to_numpy(), frame[c].dropna().to_numpy())
-                for c in CONTINUOUS},
-            "categorical": {
-                c: _categorical_params(rows[c].dropna().to_numpy(), levels[c])
-                for c in CATEGORICAL},
-        }
-    num = frame.loc[diseased, "num"].to_numpy()
-    return {
-        "n_rows": int(len(frame)),
-        "prevalence": float(diseased.mean()),
-        "missing_rate": {c: float(frame[c].isna().mean()) for c in FEATURES},
-        "missing_patterns": _missing_patterns(frame),
-        "num_given_disease": {str(g): float(np.mean(num == g)) if len(num) else 0.25
-                              for g in DISEASE_GRADES},
-        "classes": classes,
-    }
-
-
-def _rounded(obj, digits: int = DIGITS):
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: _rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_rounded(v, digits) for v in obj]
-    return obj
-
-
-def calibrate(frames: dict) -> dict:
-    """Fit the twin's parameters to real per-hospital frames (RAW_COLUMNS).
-
-    Returns a JSON-serialisable dict (floats rounded to 6 digits) with
-    ``meta`` (columns, levels, resolution) and ``hospitals`` (per hospital:
-    n_rows, prevalence, per-class continuous mean/std/zero_rate and
-    categorical probabilities, per-column missing rate, num mix among the
-    diseased).
-    """
-    hospitals = check_hospitals(list(frames))
-    levels = _observed_levels(frames)
-    params = {
-        "meta": {
-            "description": "Synthetic twin of the UCI Heart Disease hospitals "
-                           "(naive Bayes per hospital and class, MCAR missing-value patterns). "
-                           "Regenerate with: python -m tools.calibrate_twin [DATA_DIR]",
-            "continuous": list(CONTINUOUS),
-            "categorical": list(CATEGORICAL),
-            "levels": levels,
-            "resolution": dict(RESOLUTION),
-            "zero_coded": list(ZERO_CODED),
-        },
-        "hospitals": {h: _calibrate_hospital(frames[h], levels) for h in hospitals},
-    }
-    return _rounded(params)
-
-
-def params_to_json(params: dict) -> str:
-    """Pretty, key-sorted JSON text (what is committed in data/)."""
-    return json.dumps(params, indent=2, sort_keys=True) + "\n"
-
-
-# --------------------------------------------------------------------------
-# Exact log-likelihoods (used by the posterior)
-# --------------------------------------------------------------------------
-
-def _log_interval_mass(v, mean, std, resolution):
-    """log P(round(X) == v) for X ~ Normal(mean, std): log(Φ(b) - Φ(a)), tail-stable."""
-    a = (v - resolution / 2 - mean) / std
-    b = (v + resolution / 2 - mean) / std
-    # In the right tail Φ(b) ≈ Φ(a) ≈ 1 loses precision: use symmetry there.
-    flip = a > 0
-    a, b = np.where(flip, -b, a), np.where(flip, -a, b)
-    log_b, log_a = log_ndtr(b), log_ndtr(a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return log_b + np.log1p(-np.exp(log_a - log_b))
-
-
-def _continuous_loglik(v: np.ndarray, p: dict, resolution: float) -> np.ndarray:
-    z = p["zero_rate"]
-    mean = 0.0 if p["mean"] is None else p["mean"]
-    std = 1.0 if p["std"] is None else p["std"]
-    with np.errstate(divide="ignore"):
-        log_normal = np.log1p(-z) + _log_interval_mass(v, mean, std, resolution)
-        log_zero = np.where(v == 0, np.log(z), -np.inf)
-    return np.logaddexp(log_zero, log_normal)
-
-
-def _categorical_loglik(v: np.ndarray, probs: dict, col: str, hospital: str) -> np.ndarray:
-    levels = np.array([float(k) for k in probs])
-    logp = np.log(np.array(list(probs.values())))
-    idx = np.clip(np.searchsorted(levels, v), 0, len(levels) - 1)
-    bad = levels[idx] != v
-    if bad.any():
-        raise ValueError(f"{hospital}: column {col!r} has value {v[bad][0]!r}, "
-                         f"not one of the twin's levels {levels.tolist()}")
-    return logp[idx]
-
-
-# --------------------------------------------------------------------------
-# The twin
-# --------------------------------------------------------------------------
 
 def _check_columns(columns) -> tuple:
+    """The columns a classifier may use; the true model needs all of MODEL_COLUMNS among them."""
     if columns is None:
-        return FEATURES
-    if isinstance(columns, str):
-        columns = (columns,)
-    unknown = [c for c in columns if c not in FEATURES]
-    if unknown:
-        raise ValueError(f"unknown column(s) {unknown!r}; valid columns are {list(FEATURES)}")
-    return tuple(columns)
-
-
-def _check_size(n, hospital) -> int:
-    return v.integer(f"n_per_hospital (rows for {hospital!r})", n, 1, v.MAX_ROWS)
-
-
-def _normalised(probs: dict) -> dict:
-    """Rounded probabilities, renormalised to sum to exactly 1."""
-    total = sum(probs.values())
-    return {k: v / total for k, v in probs.items()}
+        return MODEL_COLUMNS
+    columns = v.names("columns", columns, FEATURES)
+    lacking = [c for c in MODEL_COLUMNS if c not in columns]
+    if lacking:
+        raise ValueError(
+            f"columns lacks {lacking}: the twin's true model reads all of {list(MODEL_COLUMNS)}, and "
+            "p(y | fewer columns) would need the others integrated out, which the twin does not compute")
+    return columns
 
 
 class HeartDiseaseTwin:
     """Synthetic generator of the four hospitals with an exact posterior.
 
-    ``params``: None (load data/heart_disease_twin.json), a dict from
-    ``calibrate``, or a path to such a JSON file.
+    ``params``: None (load data/heart_disease_twin.json), a dict from ``calibrate``, or a path to such a
+    JSON file.
     """
 
     def __init__(self, params=None):
         if params is None:
             params = TWIN_PARAMS_PATH
         if isinstance(params, (str, Path)):
-            params = json.loads(Path(params).read_text())
-        if not isinstance(params, dict) or "hospitals" not in params:
-            raise ValueError("params must be a dict from utils.twin.calibrate (with 'hospitals')")
-        params = copy.deepcopy(params)  # we renormalise below; leave the caller's dict alone
-        self.params = params
+            params = json.loads(v.path("params", params).read_text())
+        if not isinstance(params, dict) or not {"hospitals", "label_model"} <= set(params):
+            raise ValueError("params must be a dict from utils.twin.calibrate (with 'hospitals' and "
+                             "'label_model'), or the path of such a JSON file")
+        self.params = copy.deepcopy(params)  # leave the caller's dict alone
         self.hospitals = check_hospitals(list(params["hospitals"]))
-        for hp in params["hospitals"].values():
-            for cls in hp["classes"].values():
-                cls["categorical"] = {c: _normalised(p) for c, p in cls["categorical"].items()}
-            hp["num_given_disease"] = _normalised(hp["num_given_disease"])
+        lm = self.params["label_model"]
+        if not isinstance(lm, dict) or lm.get("features") != list(MODEL_FEATURES):
+            raise ValueError(f"params['label_model'] must be over the features {list(MODEL_FEATURES)}")
+        self._mean, self._std, self._coef = (np.array(lm[k], dtype="float64") for k in ("mean", "std", "coef"))
+        for h in self.hospitals:
+            hp = self.params["hospitals"][h]
+            # Fail here, not at the first sample, on a matrix that is not positive definite (rounded to
+            # 6 digits a calibrated one stays so: calibration floors its eigenvalues).
+            np.linalg.cholesky(np.array(hp["correlation"], dtype="float64"))
+            for key in ("missing_patterns", "num_given_disease"):  # rounded shares: make them sum to 1
+                total = sum(hp[key].values())
+                hp[key] = {k: share / total for k, share in hp[key].items()}
 
     # ---- sampling --------------------------------------------------------
 
     def sizes(self, n_per_hospital=None, hospitals=None) -> dict:
-        """Resolve ``n_per_hospital`` (None / int / dict) into {hospital: n}."""
-        if isinstance(n_per_hospital, dict):
+        """Resolve ``n_per_hospital`` (None → the real sizes / int / dict) into {hospital: n}."""
+        if isinstance(n_per_hospital, Mapping):
             check_hospitals(list(n_per_hospital))
             if hospitals is None:
                 hospitals = list(n_per_hospital)
@@ -267,118 +101,92 @@ class HeartDiseaseTwin:
         for h in hospitals:
             if n_per_hospital is None:
                 n = self.params["hospitals"][h]["n_rows"]
-            elif isinstance(n_per_hospital, dict):
+            elif isinstance(n_per_hospital, Mapping):
                 if h not in n_per_hospital:
                     raise ValueError(f"n_per_hospital has no size for hospital {h!r}")
                 n = n_per_hospital[h]
             else:
                 n = n_per_hospital
-            sizes[h] = _check_size(n, h)
+            sizes[h] = v.integer(f"n_per_hospital (rows for {h!r})", n, 1, v.MAX_ROWS)
+        v.budget("n_per_hospital", sum(sizes.values()), v.MAX_ROWS, "rows in all")
         return sizes
 
     def sample(self, n_per_hospital=None, hospitals=None, seed: int = 0) -> dict:
         """Draw ``{hospital: DataFrame}`` with the 14 RAW_COLUMNS (NaN = missing).
 
-        n_per_hospital: None → the real sizes; int → that many per hospital;
-        dict → per hospital. Each hospital has its own random stream, so a
-        hospital's rows do not depend on which other hospitals are drawn.
+        n_per_hospital: None → the real sizes (303/294/123/200); int → that many per hospital; dict →
+        per hospital. Each hospital has its own random stream, so its rows do not depend on which
+        other hospitals are drawn.
         """
         seed = v.seed("seed", seed)
-        sizes = self.sizes(n_per_hospital, hospitals)
-        return {h: self._sample_hospital(h, n, np.random.default_rng([int(seed), HOSPITALS.index(h)]))
-                for h, n in sizes.items()}
+        return {h: self._sample_hospital(h, n, self._rng(seed, h))
+                for h, n in self.sizes(n_per_hospital, hospitals).items()}
+
+    @staticmethod
+    def _rng(seed: int, hospital: str):
+        return np.random.default_rng([seed, HOSPITALS.index(hospital)])
+
+    def _draw(self, h: str, n: int, rng) -> pd.DataFrame:
+        return draw_features(self.params["hospitals"][h], n, rng)
 
     def _sample_hospital(self, h: str, n: int, rng) -> pd.DataFrame:
         hp = self.params["hospitals"][h]
-        y = rng.random(n) < hp["prevalence"]
-        c0, c1 = hp["classes"]["0"], hp["classes"]["1"]
-        out = {}
-        for col in FEATURES:
-            if col in CONTINUOUS:
-                out[col] = self._draw_continuous(col, c0["continuous"][col], c1["continuous"][col], y, rng)
-            else:
-                out[col] = self._draw_categorical(c0["categorical"][col], c1["categorical"][col], y, rng)
+        frame = self._draw(h, n, rng)
+        y = rng.random(n) < self._probability(frame, h)  # the label from the true model, before masking
         patterns = list(hp["missing_patterns"])
         shares = np.array([hp["missing_patterns"][p] for p in patterns])
-        drawn = rng.choice(len(patterns), size=n, p=shares / shares.sum())  # MCAR: independent of y
-        for j, col in enumerate(FEATURES):
-            missing = np.array([patterns[k][j] == "1" for k in range(len(patterns))])[drawn]
-            out[col][missing] = np.nan
-        grades = np.array(DISEASE_GRADES, dtype=float)
+        masks = np.array([[ch == "1" for ch in p] for p in patterns])
+        frame = frame.mask(masks[rng.choice(len(patterns), size=n, p=shares)])  # MCAR: whole patterns
         probs = np.array([hp["num_given_disease"][str(g)] for g in DISEASE_GRADES])
-        out["num"] = np.where(y, rng.choice(grades, size=n, p=probs), 0.0)
-        return pd.DataFrame(out, columns=list(RAW_COLUMNS)).astype("float64")
+        frame["num"] = np.where(y, rng.choice(np.array(DISEASE_GRADES, dtype=float), size=n, p=probs), 0.0)
+        return frame[list(RAW_COLUMNS)].astype("float64")
 
-    @staticmethod
-    def _draw_continuous(col, p0, p1, y, rng) -> np.ndarray:
-        pick = lambda key, default: np.where(y, p1[key] if p1[key] is not None else default,
-                                             p0[key] if p0[key] is not None else default)
-        x = rng.normal(pick("mean", 0.0), pick("std", 1.0))
-        r = RESOLUTION[col]
-        x = np.round(x / r) * r
-        x = np.round(x, 1) + 0.0  # clean float noise (0.30000000000000004) and -0.0
-        zero = rng.random(len(y)) < pick("zero_rate", 0.0)
-        x[zero] = 0.0
-        return x
+    # ---- the true model --------------------------------------------------
 
-    @staticmethod
-    def _draw_categorical(p0, p1, y, rng) -> np.ndarray:
-        levels = np.array([float(k) for k in p0])
-        cum = np.where(y[:, None], np.cumsum(list(p1.values())), np.cumsum(list(p0.values())))
-        idx = (rng.random(len(y))[:, None] > cum).sum(axis=1)
-        return levels[np.minimum(idx, len(levels) - 1)]
-
-    # ---- exact posterior -------------------------------------------------
+    def _probability(self, frame: pd.DataFrame, h: str) -> np.ndarray:
+        z = (model_matrix(frame, h) - self._mean) / self._std
+        return expit(self.params["label_model"]["intercept"][h] + z @ self._coef)
 
     def posterior(self, frame: pd.DataFrame, hospital: str, columns=None) -> np.ndarray:
-        """Exact p(y = 1 | observed features, hospital) for each row of ``frame``.
+        """Exact p(y = 1 | x, hospital) for each row of ``frame``: the twin's true model.
 
-        Missing values (NaN) are left out, which is exact because missingness
-        is independent of everything (MCAR). ``columns`` restricts the
-        features used (e.g. the ones a model actually sees).
+        The label depends on FLamby's 10 columns only (``MODEL_COLUMNS``), so ``columns`` (the columns a
+        classifier may use; None → those 10) must include them all, and any extra column changes
+        nothing. A row lacking one of the 10 raises ValueError (drop it, e.g. with flamby_clean).
         """
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
         (hospital,) = self._check_hospitals([hospital])
-        columns = _check_columns(columns)
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise ValueError(f"frame lacks column(s) {absent!r}")
-        hp = self.params["hospitals"][hospital]
-        prev = hp["prevalence"]
-        with np.errstate(divide="ignore"):
-            logit = np.full(len(frame), np.log(prev) - np.log1p(-prev))
-        for col in columns:
-            v = frame[col].to_numpy(dtype="float64")
-            seen = ~np.isnan(v)
-            if not seen.any():
-                continue
-            ll = [self._loglik(col, v[seen], hp["classes"][str(k)], hospital) for k in (0, 1)]
-            with np.errstate(invalid="ignore"):
-                diff = ll[1] - ll[0]
-            # A value impossible under both classes carries no information.
-            logit[seen] += np.nan_to_num(diff, nan=0.0)
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-logit))
-
-    @staticmethod
-    def _loglik(col, v, cls, hospital):
-        if col in CONTINUOUS:
-            return _continuous_loglik(v, cls["continuous"][col], RESOLUTION[col])
-        return _categorical_loglik(v, cls["categorical"][col], col, hospital)
+        _check_columns(columns)  # only checked: the columns beyond the model's carry no information
+        return self._probability(frame, hospital)
 
     def bayes_accuracy(self, frames: dict, columns=None) -> float:
-        """Expected accuracy of the Bayes-optimal classifier on these rows.
+        """Expected accuracy of the Bayes-optimal classifier on these rows: mean of max(p, 1 - p).
 
-        Mean over all rows of max(p, 1 - p), where p is the exact posterior
-        given the hospital and the (non-missing) ``columns``. No model that
-        sees only these columns can beat it in expectation.
+        ``frames``: {hospital: DataFrame}; p is the exact posterior. No model that sees these columns can
+        beat it in expectation (it is what the true model promises, not an observed accuracy).
         """
+        if not isinstance(frames, Mapping):
+            raise TypeError(f"frames must be a dict {{hospital: DataFrame}}, got {type(frames).__name__}")
+        columns = _check_columns(columns)
         self._check_hospitals(list(frames))
-        p = np.concatenate([self.posterior(f, h, columns) for h, f in frames.items()])
+        p = np.concatenate([np.zeros(0)] + [self.posterior(f, h, columns) for h, f in frames.items()])
         if len(p) == 0:
             raise ValueError("frames contain no rows")
         return float(np.mean(np.maximum(p, 1.0 - p)))
+
+    def bayes_accuracy_mc(self, n_per_hospital=MC_ROWS, hospitals=None, seed: int = 0) -> tuple:
+        """The twin population's Bayes accuracy by Monte Carlo: (estimate, standard error).
+
+        Averages max(p, 1 - p) over freshly drawn complete patients (missingness is independent of
+        everything, so it does not change this), hospitals weighted by ``n_per_hospital`` (int → equally;
+        dict or None → as given / the real sizes). The draws are those of ``sample`` with the same seed.
+        """
+        seed = v.seed("seed", seed)
+        sizes = self.sizes(n_per_hospital, hospitals)
+        p = np.concatenate([self._probability(self._draw(h, n, self._rng(seed, h)), h) for h, n in sizes.items()])
+        g = np.maximum(p, 1 - p)
+        return float(g.mean()), float(g.std(ddof=1) / np.sqrt(len(g))) if len(g) > 1 else float("nan")
 
     def _check_hospitals(self, hospitals):
         hospitals = check_hospitals(hospitals)
