@@ -57,7 +57,7 @@ def test_committed_calibration_matches_real_files():
     committed = json.loads(twin.TWIN_PARAMS_PATH.read_text())
     fresh = calibrate_from_files(REAL_DIR)
     assert fresh == committed
-    assert twin.params_to_json(fresh) == twin.TWIN_PARAMS_PATH.read_text()
+    assert twin_calibration.params_to_json(fresh) == twin.TWIN_PARAMS_PATH.read_text()
 
 
 def test_calibration_never_reads_test_rows(real):
@@ -79,7 +79,7 @@ def test_calibration_never_reads_test_rows(real):
                 frame.loc[rows, c] = np.nan
         frame.loc[rows, "num"] = np.where(frame.loc[rows, "num"] > 0, 4.0, 0.0)
         scrambled[h] = frame
-    assert twin.calibrate(scrambled) == twin.calibrate(real)
+    assert twin_calibration.calibrate(scrambled) == twin_calibration.calibrate(real)
 
 
 def test_calibration_content(tw):
@@ -327,7 +327,7 @@ def test_bad_hospitals_columns_and_seeds(tw, big):
     rows = flamby.flamby_clean(big["va"])
     for call in (lambda: tw.sample(10, hospitals=["boston"]), lambda: tw.sample({"boston": 10}),
                  lambda: tw.posterior(rows, "boston"), lambda: tw.bayes_accuracy({"boston": rows}),
-                 lambda: tw.bayes_accuracy_mc(10, hospitals="boston"), lambda: twin.calibrate({"boston": rows})):
+                 lambda: tw.bayes_accuracy_mc(10, hospitals="boston"), lambda: twin_calibration.calibrate({"boston": rows})):
         with pytest.raises(ValueError, match="'boston'"):
             call()
     with pytest.raises(ValueError, match="'weight'"):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from utils.data import load_raw
 from utils.download import DataUnavailable
-from utils.twin import TWIN_PARAMS_PATH, calibrate, params_to_json
+from utils.twin import TWIN_PARAMS_PATH
+from utils.twin_calibration import calibrate, params_to_json
 
 
 def calibrate_from_files(data_dir=None) -> dict:

@@ -36,10 +36,9 @@ from scipy.special import expit
 from utils import validate as v
 from utils.download import repo_root
 from utils.heart import HOSPITALS, RAW_COLUMNS, check_hospitals
-from utils.twin_calibration import (DISEASE_GRADES, FEATURES, MODEL_COLUMNS, MODEL_FEATURES, calibrate,
-                                    draw_features, model_matrix, params_to_json)
+from utils.twin_calibration import DISEASE_GRADES, FEATURES, MODEL_COLUMNS, MODEL_FEATURES, draw_features, model_matrix
 
-__all__ = ["HeartDiseaseTwin", "calibrate", "params_to_json", "default_twin", "posterior", "bayes_accuracy"]
+__all__ = ["HeartDiseaseTwin", "default_twin", "posterior", "bayes_accuracy"]
 
 TWIN_PARAMS_PATH = repo_root() / "data" / "heart_disease_twin.json"
 MC_ROWS = 20_000  # default rows per hospital for bayes_accuracy_mc: standard error about 0.0005
@@ -71,7 +70,7 @@ class HeartDiseaseTwin:
         if isinstance(params, (str, Path)):
             params = json.loads(v.path("params", params).read_text())
         if not isinstance(params, dict) or not {"hospitals", "label_model"} <= set(params):
-            raise ValueError("params must be a dict from utils.twin.calibrate (with 'hospitals' and "
+            raise ValueError("params must be a dict from utils.twin_calibration.calibrate (with 'hospitals' and "
                              "'label_model'), or the path of such a JSON file")
         self.params = copy.deepcopy(params)  # leave the caller's dict alone
         self.hospitals = check_hospitals(list(params["hospitals"]))

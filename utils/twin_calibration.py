@@ -22,6 +22,8 @@ from utils import validate as v
 from utils.flamby import FLAMBY_LEVELS, flamby_train_test_indices
 from utils.heart import FLAMBY_COLUMNS, HOSPITALS, RAW_COLUMNS, check_hospitals
 
+__all__ = ["model_matrix", "draw_features", "calibrate", "params_to_json"]
+
 FEATURES = tuple(c for c in RAW_COLUMNS if c != "num")
 MODEL_COLUMNS = FLAMBY_COLUMNS  # the 10 raw columns the true label model reads
 NUMERIC = ("age", "sex", "trestbps", "chol", "fbs", "thalach", "exang", "oldpeak")
@@ -51,6 +53,7 @@ def model_matrix(frame: pd.DataFrame, hospital: str) -> np.ndarray:
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    (hospital,) = check_hospitals([hospital])
     absent = [c for c in MODEL_COLUMNS if c not in frame.columns]
     if absent:
         raise ValueError(f"frame lacks column(s) {absent!r}")
