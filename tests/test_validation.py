@@ -18,7 +18,8 @@ import pytest
 
 import utils
 from utils import (animation, case_study, course, data, download, fedcore, flamby, heart, keras_fedavg, linear,
-                   local_training, methods, models, partition, rl, runtime, setup, tff_learning, twin, twin_calibration)
+                   local_training, methods, models, partition, rl, runtime, setup, tff_custom, tff_learning, twin,
+                   twin_calibration)
 
 NAN = float("nan")
 X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
@@ -216,6 +217,19 @@ case("flamby.flamby_split", lambda raw=None, standardize="center": flamby.flamby
      data.load_raw("synthetic") if raw is None else raw, standardize),
      raw=[("raw", TypeError)], standardize=[("zscore", ValueError, "'zscore'")])
 case("flamby.FederatedSplit.pooled", lambda part: _split().pooled(part), part=[("valid", ValueError, "'valid'")])
+case("flamby.FederatedSplit.restandardize", lambda how: _split().restandardize(how), how=[("zscore", ValueError, "'zscore'")])
+case("flamby.FederatedSplit.validation_split", lambda fraction=0.25, seed=0: _split().validation_split(fraction, seed),
+     fraction=[(1.0, ValueError), (NAN, ValueError)], seed=[(-1, ValueError)])
+case("tff_custom.adam_without_bias_correction", lambda learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+     yogi=False: tff_custom.adam_without_bias_correction(learning_rate, beta_1, beta_2, epsilon, yogi),
+     learning_rate=[(0, ValueError)], beta_1=[(1.0, ValueError)], beta_2=[("x", TypeError)], epsilon=[(-1, ValueError)],
+     yogi=[("yes", TypeError)])
+case("tff_custom.build_sized_fedopt", lambda model_fn=lambda: None, client_lr=0.1, server_optimizer=None, mu=0.0:
+     tff_custom.build_sized_fedopt(model_fn, client_lr, "sgd" if server_optimizer is None else server_optimizer, mu),
+     model_fn=[("m", TypeError)], client_lr=[(0, ValueError)], server_optimizer=[(0.1, TypeError)], mu=[(-1, ValueError)])
+case("tff_custom.sized_client_data", lambda datasets=None, sizes=(3,): tff_custom.sized_client_data(
+     [__import__("tensorflow").data.Dataset.range(3)] if datasets is None else datasets, sizes),
+     datasets=[([[1, 2]], TypeError)], sizes=[((0,), ValueError), ((NAN,), ValueError, "NaN")])
 case("data.load_raw", lambda source="synthetic", data_dir=None, seed=0, base_url=heart.BASE_URL, hospitals=None,
      timeout=1.0: data.load_raw(source, data_dir, seed, base_url, hospitals, timeout),
      source=[("remote", ValueError, "'remote'")], data_dir=[(3, TypeError, "folder")], seed=[(-1, ValueError)],
@@ -257,6 +271,8 @@ for owner, target in (("twin.HeartDiseaseTwin.", lambda: twin.default_twin()), (
 # ---- methods, case study, Keras, TFF ---------------------------------------------------------------------
 case("methods.MethodConfig", lambda **kw: methods.MethodConfig(**({"method": "fedavg"} | kw)),
      method=[("fedsgd", ValueError)], epochs=[(0, ValueError)], lr=[(0, ValueError)], rounds=[(0, ValueError)],
+     weighting=[("votes", ValueError, "'votes'")], bias_correction=[("no", TypeError)],
+     scaling=[("minmax", ValueError, "'minmax'"), ("flamby", ValueError, "pooled model only")],
      local_steps=[(2.5, ValueError)], batch_size=[(-4, ValueError)], client_lr=[(NAN, ValueError)],
      server_lr=[("1", TypeError)], mu=[(0.1, ValueError, "mu=0.1")], tau=[(-1e-8, ValueError)],
      hidden=[(0, ValueError)])
@@ -380,7 +396,9 @@ def public_callables():
                     if inspect.isfunction(member) and not attr.startswith("_"):
                         yield f"{qual}.{attr}", member
     for qual, obj in (("fedcore.FedHistory.weights", fedcore.FedHistory.weights),
-                      ("flamby.FederatedSplit.pooled", flamby.FederatedSplit.pooled)):
+                      ("flamby.FederatedSplit.pooled", flamby.FederatedSplit.pooled),
+                      ("flamby.FederatedSplit.restandardize", flamby.FederatedSplit.restandardize),
+                      ("flamby.FederatedSplit.validation_split", flamby.FederatedSplit.validation_split)):
         yield qual, obj
 
 

@@ -18,7 +18,7 @@ from utils import validate as v
 from utils.flamby import FederatedSplit, flamby_one_hot
 from utils.heart import FLAMBY_COLUMNS, check_hospitals
 from utils.local_training import epoch_batches, local_train, stream_batches
-from utils.methods import FEDERATED, FLAMBY_PUBLISHED, METHOD_LABELS, METHODS, SEEDS, MethodConfig, flamby_config
+from utils.methods import FEDERATED, METHODS, SEEDS, MethodConfig, flamby_config
 from utils.models import initial_weights, predict_proba, to_theta, to_weights
 
 __all__ = ["hospital_metrics", "train_central", "fine_tune", "Results", "run_experiment", "summarize",
@@ -84,9 +84,9 @@ class Results:
     """Output of ``run_experiment``.
 
     ``per_hospital``: one row per (method, seed, hospital) with accuracy, AUC, n_test.
-    ``weights[(method, seed)]``: final weights (a dict per hospital for "local").
-    ``round_times[method]``: seconds per federated round over all seeds.
-    ``configs[method]``: the MethodConfig used.
+    ``weights[(label, seed)]``: final weights (a dict per hospital for "local").
+    ``round_times[label]``: seconds per federated round over all seeds.
+    ``configs[label]``: the MethodConfig used.
     """
 
     per_hospital: pd.DataFrame
@@ -96,7 +96,19 @@ class Results:
     source: str = ""
 
     def summary(self) -> pd.DataFrame:
-        return summarize(self.per_hospital)
+        """``summarize`` of the runs, with the settings of each row and FLamby's published mean and
+        range over its 5 seeds where FLamby ran exactly these settings."""
+        from utils.methods import flamby_results
+
+        out = summarize(self.per_hospital)
+        flamby = flamby_results()
+        for label in out.index:
+            c = self.configs[label]
+            same = c.method in flamby and c == flamby_config(c.method)
+            for col, fn in (("flamby", "mean"), ("flamby_min", "min"), ("flamby_max", "max")):
+                out.loc[label, col] = getattr(flamby[c.method], fn)() if same else float("nan")
+            out.loc[label, "settings"] = c.describe()
+        return out
 
 
 def _check_seeds(seeds) -> tuple:
@@ -109,18 +121,28 @@ def _check_seeds(seeds) -> tuple:
     return tuple(v.seed(f"seeds[{i}]", s) for i, s in enumerate(seeds))
 
 
-def _configs(methods, configs) -> list:
+def _configs(methods, configs) -> dict:
+    """{label: MethodConfig} from a name, a config, a list of them, or a dict label -> name/config."""
     if isinstance(methods, (str, MethodConfig)):
         methods = (methods,)
-    if not isinstance(methods, (list, tuple)):
-        raise TypeError(f"methods must be a list of method names or MethodConfigs, got {type(methods).__name__}")
+    if isinstance(methods, dict):
+        items = list(methods.items())
+    elif isinstance(methods, (list, tuple)):
+        items = [(m.method if isinstance(m, MethodConfig) else m, m) for m in methods]
+    else:
+        raise TypeError(f"methods must be a list of method names or MethodConfigs, or a dict label -> one, "
+                        f"got {type(methods).__name__}")
     configs = dict(configs or {})
     for m, c in configs.items():
         v.choice("method", m, METHODS)
         if not isinstance(c, MethodConfig) or c.method != m:
             raise ValueError(f"configs[{m!r}] must be a MethodConfig with method={m!r}, got {c!r}")
-    chosen = [m if isinstance(m, MethodConfig) else configs.get(v.choice("method", m, METHODS)) or flamby_config(m)
-              for m in methods]
+    chosen = {}
+    for label, m in items:
+        if label in chosen:
+            raise ValueError(f"two methods are labelled {label!r}: pass a dict {{label: config}} to tell them apart")
+        chosen[label] = m if isinstance(m, MethodConfig) else configs.get(v.choice("method", m, METHODS)) \
+            or flamby_config(m)
     if not chosen:
         raise ValueError(f"methods is empty; choose from {list(METHODS)}")
     return chosen
@@ -129,9 +151,11 @@ def _configs(methods, configs) -> list:
 def run_experiment(split, methods=METHODS, seeds=SEEDS, configs=None, progress: bool = True) -> Results:
     """Train every method for every seed; return per-hospital test metrics.
 
-    ``methods``: names from METHODS, or MethodConfig objects. ``configs``: optional
+    ``methods``: names from METHODS or MethodConfig objects (labelled by their method), or a dict
+    {label: name or MethodConfig}; the label names the rows of the results. ``configs``: optional
     {method: MethodConfig} overriding FLamby's settings (see ``flamby_config``).
-    Seeds change the initial weights and the order of the batches.
+    Seeds change the initial weights and the order of the batches. Each config's ``scaling`` decides
+    how its rows are standardised (``utils.methods.SCALINGS``); ``split`` may be scaled any way.
     """
     from tqdm.auto import tqdm
 
@@ -140,34 +164,38 @@ def run_experiment(split, methods=METHODS, seeds=SEEDS, configs=None, progress: 
     split = _split(split)
     seeds, chosen = _check_seeds(seeds), _configs(methods, configs)
     progress = v.flag("progress", progress)
+    scaled = {"per-centre": split.restandardize("center"), "shared": split.restandardize("pooled")}
     n_features = len(split.feature_names)
-    total = sum(len(seeds) * (c.rounds if c.method in FEDERATED else 1) for c in chosen)
+    total = sum(len(seeds) * (c.rounds if c.method in FEDERATED else 1) for c in chosen.values())
     bar = tqdm(total=total, desc="training", disable=not progress, leave=False)
     rows, weights, times = [], {}, {}
-    for c in chosen:
-        bar.set_description(METHOD_LABELS[c.method])
+    for label, c in chosen.items():
+        bar.set_description(label)
+        # FLamby's pooled baseline trains on pooled-scaled rows and is tested on per-centre scaled ones.
+        train = scaled["shared" if c.scaling == "flamby" else c.scaling]
+        test = scaled["per-centre" if c.scaling == "flamby" else c.scaling]
         if c.method in FEDERATED:
             proc = get_process(c, n_features)
-            times[c.method] = []
+            times[label] = []
         for seed in seeds:
             if c.method == "local":
-                w = {h: train_central(*split.train[h], c, seed) for h in split.hospitals}
+                w = {h: train_central(*train.train[h], c, seed) for h in train.hospitals}
             elif c.method == "pooled":
-                w = train_central(*split.pooled("train"), c, seed)
+                w = train_central(*train.pooled("train"), c, seed)
             else:
-                w = proc.run(split, seed, progress=bar)
-                times[c.method] += proc.round_times
+                w = proc.run(train, seed, progress=bar)
+                times[label] += proc.round_times
             if c.method not in FEDERATED:
                 bar.update(1)
-            weights[(c.method, seed)] = w
-            table = hospital_metrics(w, split)
+            weights[(label, seed)] = w
+            table = hospital_metrics(w, test)
             table.insert(0, "seed", seed)
-            table.insert(0, "method", c.method)
+            table.insert(0, "method", label)
             rows.append(table)
     bar.close()
     return Results(per_hospital=pd.concat(rows, ignore_index=True), weights=weights,
                    round_times={m: float(np.mean(t)) for m, t in times.items()},
-                   configs={c.method: c for c in chosen}, source=split.source)
+                   configs=chosen, source=split.source)
 
 
 def summarize(per_hospital: pd.DataFrame) -> pd.DataFrame:
@@ -185,7 +213,6 @@ def summarize(per_hospital: pd.DataFrame) -> pd.DataFrame:
     out = per_seed.groupby("method", sort=False).agg(
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
         auc=("auc", "mean"), auc_std=("auc", "std"), seeds=("accuracy", "size"))
-    out["flamby"] = [FLAMBY_PUBLISHED.get(m, float("nan")) for m in out.index]
     return out
 
 

@@ -42,6 +42,28 @@ class FederatedSplit:
     note: str = ""
     standardize: object = "center"
     stats: dict = field(default_factory=dict, repr=False)
+    unscaled: dict = field(default_factory=dict, repr=False)  # {"train": {h: (X, y)}, "test": ...}, before scaling
+
+    def restandardize(self, how) -> "FederatedSplit":
+        """The same rows standardised another way: "center" (each hospital with its own training
+        statistics), "pooled" (every hospital with the pooled training statistics) or None."""
+        v.choice("how", how, STANDARDIZE_CHOICES)
+        return _scaled(self.unscaled["train"], self.unscaled["test"], how, self)
+
+    def validation_split(self, fraction: float = 0.25, seed: int = 0) -> "FederatedSplit":
+        """Each hospital's training rows cut in two (stratified): a split whose ``train`` holds the
+        fit rows and whose ``test`` holds the validation rows, standardised as this split is, with
+        statistics of the fit rows only. Choose hyper-parameters on it, never on the test rows."""
+        from sklearn.model_selection import train_test_split
+
+        fraction = v.fraction("fraction", fraction)
+        seed = v.seed("seed", seed)
+        fit, val = {}, {}
+        for h, (X, y) in self.unscaled["train"].items():
+            stratify = y if min(np.sum(y == 0), np.sum(y == 1)) >= 2 else None
+            a, b = train_test_split(np.arange(len(y)), test_size=fraction, random_state=seed, stratify=stratify)
+            fit[h], val[h] = (X[np.sort(a)], y[np.sort(a)]), (X[np.sort(b)], y[np.sort(b)])
+        return _scaled(fit, val, self.standardize, self)
 
     def pooled(self, part: str = "train"):
         """All hospitals' rows of ``part`` ("train" or "test") concatenated (HOSPITALS order)."""
@@ -168,11 +190,17 @@ def flamby_split(raw: RawHeartData, standardize="center") -> FederatedSplit:
         tr, te = flamby_train_test_indices(y)
         train[h], test[h] = (X[tr], y[tr]), (X[te], y[te])
 
-    stats = _standardize(train, test, standardize)
-    as32 = lambda parts: {h: (X.astype(np.float32), y.astype(np.float32))
-                          for h, (X, y) in parts.items()}
-    return FederatedSplit(
-        train=as32(train), test=as32(test), feature_names=feature_names,
-        hospitals=hospitals, source=raw.source, note=raw.note,
-        standardize=standardize, stats=stats,
-    )
+    meta = FederatedSplit(train={}, test={}, feature_names=feature_names, hospitals=hospitals,
+                          source=raw.source, note=raw.note)
+    return _scaled(train, test, standardize, meta)
+
+
+def _scaled(train: dict, test: dict, how, meta: FederatedSplit) -> FederatedSplit:
+    """A FederatedSplit of float32 arrays standardised ``how``, keeping the unscaled rows."""
+    unscaled = {"train": dict(train), "test": dict(test)}
+    train, test = dict(train), dict(test)
+    stats = _standardize(train, test, how)
+    as32 = lambda parts: {h: (X.astype(np.float32), y.astype(np.float32)) for h, (X, y) in parts.items()}
+    return FederatedSplit(train=as32(train), test=as32(test), feature_names=list(meta.feature_names),
+                          hospitals=meta.hospitals, source=meta.source, note=meta.note, standardize=how,
+                          stats=stats, unscaled=unscaled)

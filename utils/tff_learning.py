@@ -79,6 +79,10 @@ def tff_model_weights(process, state) -> list:
 class FederatedProcess:
     """One TFF learning process for a federated ``MethodConfig``, built once, run for any seed.
 
+    TFF's ``build_weighted_fed_avg`` / ``build_weighted_fed_prox`` for TFF's defaults (examples
+    weighting, bias-corrected Adam/Yogi); ``utils.tff_custom.build_sized_fedopt`` for FLamby's
+    settings (size weighting, no bias correction, FedProx with Li et al.'s sign).
+
     ``run(split, seed)`` starts from ``initial_weights(seed)``, feeds each hospital ``local_steps``
     batches per round (``shuffle().repeat().batch().take()``, reshuffled every round from the seed)
     and returns the final global weights; ``round_times`` holds the seconds per round of the last run.
@@ -100,20 +104,34 @@ class FederatedProcess:
                 keras_model(n_features, config.hidden), loss=tf.keras.losses.BinaryCrossentropy(), input_spec=spec)
 
         opt = tff.learning.optimizers
-        client = opt.build_sgdm(learning_rate=config.client_lr)
-        if config.method == "fedprox":
+        self.sized = config.weighting == "size" or not config.bias_correction
+        if self.sized:  # FLamby's settings: our own client work and server optimiser (utils.tff_custom)
+            from utils.tff_custom import adam_without_bias_correction, build_sized_fedopt
+
+            if config.method in ("fedadam", "fedyogi"):
+                server = (adam_without_bias_correction(config.server_lr, epsilon=config.tau,
+                                                       yogi=config.method == "fedyogi")
+                          if not config.bias_correction else self._tff_server(opt, config))
+            else:
+                server = opt.build_sgdm(learning_rate=config.server_lr)
+            self.process = build_sized_fedopt(model_fn, config.client_lr, server, mu=config.mu)
+        elif config.method == "fedprox":  # TFF's own FedProx, whose proximal term has the opposite sign
             self.process = tff.learning.algorithms.build_weighted_fed_prox(
-                model_fn, proximal_strength=config.mu, client_optimizer_fn=client,
+                model_fn, proximal_strength=config.mu, client_optimizer_fn=opt.build_sgdm(learning_rate=config.client_lr),
                 server_optimizer_fn=opt.build_sgdm(learning_rate=config.server_lr))
         else:
-            server = {"fedavg": lambda: opt.build_sgdm(learning_rate=config.server_lr),
-                      "fedadam": lambda: opt.build_adam(learning_rate=config.server_lr, beta_1=0.9, beta_2=0.999,
-                                                        epsilon=config.tau),
-                      "fedyogi": lambda: opt.build_yogi(learning_rate=config.server_lr, beta_1=0.9, beta_2=0.999,
-                                                        epsilon=config.tau)}[config.method]()
             self.process = tff.learning.algorithms.build_weighted_fed_avg(
-                model_fn, client_optimizer_fn=client, server_optimizer_fn=server)
+                model_fn, client_optimizer_fn=opt.build_sgdm(learning_rate=config.client_lr),
+                server_optimizer_fn=self._tff_server(opt, config))
         self.round_times: list = []
+
+    @staticmethod
+    def _tff_server(opt, config):
+        if config.method == "fedadam":
+            return opt.build_adam(learning_rate=config.server_lr, beta_1=0.9, beta_2=0.999, epsilon=config.tau)
+        if config.method == "fedyogi":
+            return opt.build_yogi(learning_rate=config.server_lr, beta_1=0.9, beta_2=0.999, epsilon=config.tau)
+        return opt.build_sgdm(learning_rate=config.server_lr)
 
     def _client_datasets(self, split, seed: int, round_number: int, shuffle: bool) -> list:
         import tensorflow as tf
@@ -125,6 +143,10 @@ class FederatedProcess:
             if shuffle:
                 ds = ds.shuffle(len(y), seed=seed * 100_003 + round_number * 101 + i, reshuffle_each_iteration=True)
             out.append(ds.repeat().batch(c.batch_size).take(c.local_steps))
+        if self.sized:
+            from utils.tff_custom import sized_client_data
+
+            return sized_client_data(out, [len(split.train[h][1]) for h in split.hospitals])
         return out
 
     def run(self, split, seed: int, weights=None, shuffle: bool = True, progress=None, evaluate=None):
