@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,44 +22,8 @@ from utils import (animation, case_study, course, data, download, fedcore, flamb
                    local_training, methods, models, partition, rl, runtime, setup, tff_custom, tff_learning, twin,
                    twin_calibration)
 
-NAN = float("nan")
-X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
-Y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
-TH = np.zeros(3)
-XN = X.copy()
-XN[2, 1] = NAN
-CL = {"a": (X, Y), "b": (X[:3], Y[:3])}
-W = [np.zeros((2, 1)), np.zeros(1)]
-CFG = methods.flamby_config("fedavg")
+from badinput import BAD, CFG, CL, EXEMPT, NAN, TH, W, X, XN, Y, _history, _split, case  # noqa: E402,F401
 
-# Containers that functions return (built by the course, not by learners) and the validators
-# themselves (tested below) are not entry points.
-EXEMPT = {"case_study.Results", "course.Chapter", "download.DataUnavailable", "fedcore.FedHistory",
-          "flamby.FederatedSplit", "heart.RawHeartData", "linear.TwoSources", "models.Loss",
-          "rl.BanditResult", "setup.Environment", "validate"}
-
-
-def _split():
-    return data.load_heart_disease("synthetic")
-
-
-def _history():
-    return fedcore.run_fedavg(CL, 1, lr=0.1, test=CL, keep_clients=True)
-
-
-BAD: dict[tuple[str, str], list] = {}
-
-
-def case(fn_name: str, call, **bad):
-    """Register ``call(**{param: value})`` for every ``param=[(value, Error, needle), ...]``."""
-    for param, entries in bad.items():
-        for entry in entries:
-            value, error, needle = (entry + (param,))[:3] if len(entry) == 2 else entry
-            BAD.setdefault((fn_name, param), []).append((call, param, value, error, needle))
-
-
-E = (ValueError,)
-T = (TypeError,)
 # ---- models -----------------------------------------------------------------------------------
 case("models.sigmoid", lambda z: models.sigmoid(z), z=[("x", TypeError)])
 for name in ("mse_loss", "mse_grad", "logistic_loss", "logistic_grad"):
@@ -273,10 +238,17 @@ case("methods.MethodConfig", lambda **kw: methods.MethodConfig(**({"method": "fe
      method=[("fedsgd", ValueError)], epochs=[(0, ValueError)], lr=[(0, ValueError)], rounds=[(0, ValueError)],
      weighting=[("votes", ValueError, "'votes'")], bias_correction=[("no", TypeError)],
      scaling=[("minmax", ValueError, "'minmax'"), ("flamby", ValueError, "pooled model only")],
+     engine=[("jax", ValueError, "'jax'")],
      local_steps=[(2.5, ValueError)], batch_size=[(-4, ValueError)], client_lr=[(NAN, ValueError)],
      server_lr=[("1", TypeError)], mu=[(0.1, ValueError, "mu=0.1")], tau=[(-1e-8, ValueError)],
      hidden=[(0, ValueError)])
 case("methods.flamby_config", lambda method: methods.flamby_config(method), method=[("scaffold", ValueError)])
+case("methods.same_settings", lambda config=CFG, other=CFG: methods.same_settings(config, other),
+     config=[("fedavg", TypeError)], other=[(None, TypeError)])
+case("case_study.train_numpy_federated", lambda split=None, config=CFG.with_(rounds=1, local_steps=2), seed=0:
+     case_study.train_numpy_federated(_split() if split is None else split, config, seed),
+     split=[("s", TypeError)], config=[(methods.flamby_config("pooled"), ValueError, "federated")],
+     seed=[(-1, ValueError)])
 case("case_study.hospital_metrics", lambda model=W, split=None, part="test":
      case_study.hospital_metrics(model, _split() if split is None else split, part),
      model=[({"va": W}, ValueError, "cleveland"), ("w", TypeError)], split=[({}, TypeError)],
@@ -371,6 +343,12 @@ case("runtime.tagged_processes", lambda tag="x", exclude_self=True: runtime.tagg
      tag=[("", ValueError, "tag"), (3, TypeError)], exclude_self=[("no", TypeError)])
 case("runtime.tagged_workers", lambda tag: runtime.tagged_workers(tag), tag=[(None, TypeError)])
 case("runtime.check_workers", lambda tag: runtime.check_workers(tag), tag=[(5, TypeError)])
+
+
+# Chapters register their functions' bad inputs in tests/bad_inputs_*.py.
+sys.path.insert(0, str(Path(__file__).parent))
+for _path in sorted(Path(__file__).parent.glob("bad_inputs_*.py")):
+    importlib.import_module(_path.stem)
 
 
 def public_callables():

@@ -18,10 +18,10 @@ from utils import validate as v
 from utils.flamby import FederatedSplit, flamby_one_hot
 from utils.heart import FLAMBY_COLUMNS, check_hospitals
 from utils.local_training import epoch_batches, local_train, stream_batches
-from utils.methods import FEDERATED, METHODS, SEEDS, MethodConfig, flamby_config
+from utils.methods import FEDERATED, METHODS, SEEDS, MethodConfig, flamby_config, same_settings
 from utils.models import initial_weights, predict_proba, to_theta, to_weights
 
-__all__ = ["hospital_metrics", "train_central", "fine_tune", "Results", "run_experiment", "summarize",
+__all__ = ["hospital_metrics", "train_central", "train_numpy_federated", "fine_tune", "Results", "run_experiment", "summarize",
            "encode_patient"]
 
 
@@ -68,6 +68,24 @@ def train_central(X, y, config: MethodConfig, seed: int) -> list:
     return to_weights(theta)
 
 
+def train_numpy_federated(split, config: MethodConfig, seed: int) -> list:
+    """A federated method of ``config`` trained by the NumPy core: ``config.rounds`` rounds of
+    ``config.local_steps`` shuffled batches per hospital, from ``initial_weights(seed)``; returns [W, b]."""
+    from utils.fedcore import ServerOptimizer, run_fedavg
+    from utils.local_training import Schedule
+
+    if not isinstance(config, MethodConfig) or config.method not in FEDERATED or config.hidden is not None:
+        raise ValueError(f"config must be a federated logistic-regression MethodConfig, got {config!r}")
+    kind = {"fedadam": "adam", "fedyogi": "yogi"}.get(config.method, "sgd")
+    server = ServerOptimizer(kind, config.server_lr, eps=config.tau, bias_correction=config.bias_correction,
+                             initial_v=1e-6 if kind == "yogi" and config.bias_correction else 0.0)
+    history = run_fedavg(_split(split).train, config.rounds, lr=config.client_lr, mu=config.mu, seed=seed,
+                         theta0=to_theta(initial_weights(seed, len(split.feature_names))), server=server,
+                         schedule=Schedule(batch_size=config.batch_size, steps=config.local_steps, shuffle=True),
+                         weighting=config.weighting)
+    return to_weights(history.final)
+
+
 def fine_tune(weights, split, steps: int = 10, lr: float = 0.01, batch_size: int = 4, seed: int = 0) -> dict:
     """Personalisation: each hospital takes ``steps`` SGD steps on its own training rows from the
     global ``weights``. Returns ``{hospital: weights}``."""
@@ -104,7 +122,7 @@ class Results:
         flamby = flamby_results()
         for label in out.index:
             c = self.configs[label]
-            same = c.method in flamby and c == flamby_config(c.method)
+            same = c.method in flamby and same_settings(c, flamby_config(c.method))
             for col, fn in (("flamby", "mean"), ("flamby_min", "min"), ("flamby_max", "max")):
                 out.loc[label, col] = getattr(flamby[c.method], fn)() if same else float("nan")
             out.loc[label, "settings"] = c.describe()
@@ -174,7 +192,7 @@ def run_experiment(split, methods=METHODS, seeds=SEEDS, configs=None, progress: 
         # FLamby's pooled baseline trains on pooled-scaled rows and is tested on per-centre scaled ones.
         train = scaled["shared" if c.scaling == "flamby" else c.scaling]
         test = scaled["per-centre" if c.scaling == "flamby" else c.scaling]
-        if c.method in FEDERATED:
+        if c.method in FEDERATED and c.engine == "tff":
             proc = get_process(c, n_features)
             times[label] = []
         for seed in seeds:
@@ -182,11 +200,13 @@ def run_experiment(split, methods=METHODS, seeds=SEEDS, configs=None, progress: 
                 w = {h: train_central(*train.train[h], c, seed) for h in train.hospitals}
             elif c.method == "pooled":
                 w = train_central(*train.pooled("train"), c, seed)
+            elif c.engine == "numpy":
+                w = train_numpy_federated(train, c, seed)
             else:
                 w = proc.run(train, seed, progress=bar)
                 times[label] += proc.round_times
-            if c.method not in FEDERATED:
-                bar.update(1)
+            if c.method not in FEDERATED or c.engine == "numpy":
+                bar.update(1 if c.method not in FEDERATED else c.rounds)
             weights[(label, seed)] = w
             table = hospital_metrics(w, test)
             table.insert(0, "seed", seed)

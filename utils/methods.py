@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from utils import validate as v
 from utils.download import repo_root
 
-__all__ = ["FEDERATED", "CENTRAL", "METHODS", "SEEDS", "SCALINGS", "MethodConfig", "flamby_config", "flamby_results"]
+__all__ = ["FEDERATED", "CENTRAL", "METHODS", "SEEDS", "SCALINGS", "MethodConfig", "flamby_config", "same_settings",
+           "flamby_results"]
 
 FEDERATED = ("fedavg", "fedadam", "fedyogi", "fedprox")
 CENTRAL = ("local", "pooled")
@@ -43,7 +44,9 @@ class MethodConfig:
     of TFF's optimisers or without it (FLamby's). ``weighting``: "size" (training rows, FLamby) or
     "examples" (examples processed, TFF's default: equal here). ``mu``: FedProx's proximal strength;
     ``tau``: the server optimiser's epsilon. ``scaling``: one of ``SCALINGS``.
-    ``hidden``: None for logistic regression, or the width of one ReLU hidden layer.
+    ``hidden``: None for logistic regression, or the width of one ReLU hidden layer. ``engine``: who
+    trains a federated method, "tff" or the NumPy core "numpy" (the same algorithm, checked equal to
+    TFF in chapters 04-05; a different random batch order, and seconds instead of minutes).
     """
 
     method: str
@@ -60,6 +63,7 @@ class MethodConfig:
     weighting: str = "examples"
     bias_correction: bool = True
     scaling: str = "per-centre"
+    engine: str = "tff"
 
     def __post_init__(self):
         v.choice("method", self.method, METHODS)
@@ -75,6 +79,7 @@ class MethodConfig:
         v.choice("weighting", self.weighting, ("size", "examples"))
         v.flag("bias_correction", self.bias_correction)
         v.choice("scaling", self.scaling, SCALINGS)
+        v.choice("engine", self.engine, ("tff", "numpy"))
         if self.scaling == "flamby" and self.method != "pooled":
             raise ValueError("scaling='flamby' is FLamby's protocol for the pooled model only")
 
@@ -96,7 +101,16 @@ class MethodConfig:
             server += "" if self.bias_correction else " (no bias correction)"
         text = (f"{self.rounds} rounds × {self.local_steps} steps, batch {self.batch_size}, client SGD lr "
                 f"{self.client_lr:g}, server {server} lr {self.server_lr:g}, weighted by {self.weighting}, {scaling}")
-        return text + (f", μ {self.mu:g}" if self.method == "fedprox" else "")
+        text += f", μ {self.mu:g}" if self.method == "fedprox" else ""
+        return text + (", NumPy core" if self.engine == "numpy" else "")
+
+
+def same_settings(config: MethodConfig, other: MethodConfig) -> bool:
+    """True if two configs run the same algorithm with the same settings (whichever engine trains it)."""
+    for name, c in (("config", config), ("other", other)):
+        if not isinstance(c, MethodConfig):
+            raise TypeError(f"{name} must be a MethodConfig, got {type(c).__name__}")
+    return replace(config, engine="tff") == replace(other, engine="tff")
 
 
 def flamby_config(method: str) -> MethodConfig:
