@@ -60,12 +60,12 @@ lab: $(STAMP)
 # A cell that stalls (seen twice under heavy load: a kernel waiting on TFF's gRPC) fails after 10 min.
 test: $(STAMP)
 	@status=0; \
-	$(BIN)/python -m pytest -m "not slow" --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests chapters || status=$$?; \
+	$(BIN)/python -m pytest -rs -m "not slow" --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests chapters || status=$$?; \
 	$(BIN)/python -m tools.workers || status=1; \
 	exit $$status
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" tests
+	$(BIN)/python -m pytest -rs -m "not slow" tests
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters

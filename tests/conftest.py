@@ -12,3 +12,25 @@ def _stop_tff_workers():
     from utils.runtime import stop_workers
 
     stop_workers()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_real: the test needs the real UCI files (tests/real_data.py)")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("needs_real") is None:
+        return
+    from real_data import REAL_DIR, REQUIRED, WHY
+
+    if REAL_DIR is None:
+        if REQUIRED:
+            pytest.fail(f"{WHY} (FLCOURSE_REQUIRE_REAL_DATA=1: CI must run this test)", pytrace=False)
+        pytest.skip(WHY)
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "real UCI files not available" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} tests skipped because the real UCI files are not here "
+                                    "(offline is fine for learning; CI sets FLCOURSE_DATA_DIR and requires them).")

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from real_data import REAL_DIR
 
 from utils import case_study as C
 from utils import methods as M
@@ -18,7 +17,8 @@ from utils.models import initial_weights, predict_proba, to_theta
 
 @pytest.fixture(scope="module")
 def split():
-    return load_heart_disease("real" if REAL_DIR else "synthetic", data_dir=REAL_DIR)
+    # These tests hold for any data; the synthetic twin makes them run the same everywhere, offline too.
+    return load_heart_disease("synthetic")
 
 
 def _toy(n=23, d=13, seed=0):
@@ -105,7 +105,7 @@ def test_encode_patient_reproduces_training_rows(split):
     from utils.flamby import flamby_clean, flamby_train_test_indices
     from utils.heart import FLAMBY_COLUMNS
 
-    raw = load_raw(split.source, data_dir=REAL_DIR)
+    raw = load_raw("synthetic")
     for h in ("cleveland", "switzerland"):
         clean = flamby_clean(raw.frames[h])
         train_idx, _ = flamby_train_test_indices((clean["num"] > 0).to_numpy())
@@ -133,3 +133,53 @@ def test_tff_matches_numpy(split, method, mu, numpy_mu):
                       schedule=Schedule(batch_size=4, steps=7), weighting="examples").final
     np.testing.assert_allclose(to_theta(tff_w), np_w, atol=1e-5)
     assert len(proc.round_times) == 2
+
+
+@pytest.mark.parametrize("config, kind, initial_v", [
+    (M.MethodConfig("fedadam", rounds=3, local_steps=5, client_lr=0.05, server_lr=0.02), "adam", 0.0),
+    (M.MethodConfig("fedyogi", rounds=3, local_steps=5, client_lr=0.05, server_lr=0.02), "yogi", 1e-6),
+    (M.flamby_config("fedadam").with_(rounds=3, local_steps=5), "adam", 0.0),
+    (M.flamby_config("fedyogi").with_(rounds=3, local_steps=5), "yogi", 0.0),
+], ids=["tff-adam", "tff-yogi", "flamby-adam-no-bias-correction", "flamby-yogi-no-bias-correction"])
+def test_tff_server_optimisers_equal_the_numpy_reference(split, config, kind, initial_v):
+    """TFF's build_adam/build_yogi (bias-corrected, examples weighting; Yogi starts v at 1e-6) and the
+    course's own TFF optimiser without bias correction (size weighting) against utils.fedcore."""
+    from utils.fedcore import ServerOptimizer
+    from utils.runtime import manage_tff_workers
+    from utils.tff_learning import get_process
+
+    manage_tff_workers()
+    tff_w = get_process(config).run(split, seed=4, shuffle=False)
+    server = ServerOptimizer(kind, config.server_lr, eps=config.tau, bias_correction=config.bias_correction,
+                             initial_v=initial_v)
+    np_w = run_fedavg(split.train, 3, lr=config.client_lr, theta0=to_theta(initial_weights(4)), server=server,
+                      schedule=Schedule(batch_size=4, steps=5), weighting=config.weighting).final
+    np.testing.assert_allclose(to_theta(tff_w), np_w, atol=1e-5)
+    assert np.abs(np_w - to_theta(initial_weights(4))).max() > 1e-3  # the weights moved
+
+
+def test_fine_tune_is_local_sgd_from_the_global_model(split):
+    w = initial_weights(7)
+    tuned = C.fine_tune(w, split, steps=6, lr=0.05, batch_size=4, seed=3)
+    rng = np.random.default_rng(3)
+    for h in split.hospitals:   # hospitals in order, one generator: as fine_tune promises
+        X, y = split.train[h]
+        order = np.concatenate([rng.permutation(len(y)) for _ in range(-(-24 // len(y)))])[:24].reshape(6, 4)
+        theta = to_theta(w).astype(float)
+        for idx in order:
+            p = 1 / (1 + np.exp(-(X[idx] @ theta[:-1] + theta[-1])))
+            theta = theta - 0.05 * np.append(X[idx].T @ (p - y[idx]), (p - y[idx]).sum()) / 4
+        np.testing.assert_allclose(to_theta(tuned[h]), theta, atol=1e-5)
+    assert set(tuned) == set(split.hospitals)
+
+
+def test_case_study_table_cli(capsys):
+    from tools import case_study_table
+
+    assert case_study_table.main(["--seeds", "42", "43", "--methods", "local", "pooled"]) == 0
+    out = capsys.readouterr().out
+    assert "pooled (FLamby's settings)" in out and "0.735 [0.732, 0.739]" in out
+    assert "local (FLamby's settings)" in out and "0.730 [0.694, 0.763]" in out
+    assert "fedavg, shared scaling" not in out
+    with pytest.raises(SystemExit):
+        case_study_table.main(["--methods", "fedsgd"])

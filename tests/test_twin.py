@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from real_data import REAL_DIR, needs_real
+from real_data import REAL_DIR, needs_real, require_real
 from sklearn.linear_model import LogisticRegression
 
 from tools.calibrate_twin import calibrate_from_files
@@ -31,9 +31,9 @@ def big(tw):
 
 @pytest.fixture(scope="module")
 def real():
-    if REAL_DIR is None:
-        pytest.skip("real UCI files not available")
-    return data.load_raw("real", data_dir=REAL_DIR, base_url="http://127.0.0.1:1/").frames
+    frames = data.load_raw("real", data_dir=require_real(), base_url="http://127.0.0.1:1/")
+    assert frames.source == "real"
+    return frames.frames
 
 
 def _split_rows(frame):

@@ -76,10 +76,13 @@ IGNORED_CONSOLE = [
      "jupyterlab_widgets built against a newer JupyterLab (shared-module version range); "
      "widgets still render, which this script checks"),
 ]
-# Failed requests to the server that are not failures. Each: (regex on "METHOD URL status", why).
+# Failed requests to the server that are not failures. Each: (regex on "METHOD URL failure", why).
+# Only background polls that JupyterLab cancels when a newer one supersedes them; any other aborted
+# request (a save, a kernel message, a POST) is a failure.
 IGNORED_REQUESTS = [
-    # Requests cut off because the page is navigating or closing, or a long poll being cancelled.
-    (re.compile(r"net::ERR_ABORTED"), "request aborted by the browser (navigation/page close/poll cancel)"),
+    (re.compile(r"^GET /(lab/)?api/(kernels|sessions|kernelspecs|terminals|me|events/subscribe|contents/[^ ]*"
+                r"checkpoints)[^ ]* net::ERR_ABORTED$"),
+     "a background poll cancelled by JupyterLab when a newer one replaced it"),
 ]
 
 CELLS_STATE_JS = """
@@ -151,7 +154,7 @@ PREPARE_INTERACTION_JS = """
   const after = el => !!(ctl.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
   const figs = Array.from(nb.querySelectorAll('.js-plotly-plot')).filter(
       el => el.querySelector('svg.main-svg') && after(el));
-  const sig = el => { try { return JSON.stringify(el.data); } catch (e) { return String(Math.random()); } };
+  const sig = el => { try { return JSON.stringify(el.data); } catch (e) { return null; } };
   window.__bc = {ctl: ctl, fig: figs[0] || null, sig: figs[0] ? sig(figs[0]) : null, sigfn: sig, after: after};
   const kind = ctl.matches('.widget-slider') ? 'slider' : 'dropdown';
   const readout = ctl.querySelector('.widget-readout');
@@ -173,19 +176,21 @@ INTERACTION_STATE_JS = """
   const readout = ctl.querySelector('.widget-readout');
   const select = ctl.querySelector('select');
   const value = readout ? readout.innerText : (select ? select.value : '');
-  let figChanged = null;
+  let figChanged = null, unserialisable = false;
   if (s.fig) {
     const nb = ctl.closest('.jp-Notebook');
     const figs = Array.from(nb.querySelectorAll('.js-plotly-plot')).filter(
         el => el.querySelector('svg.main-svg') && s.after(el));
     const cur = figs[0];
-    figChanged = !!cur && (cur !== s.fig || s.sigfn(cur) !== s.sig)
+    const now = cur ? s.sigfn(cur) : null;
+    unserialisable = s.sig === null || (!!cur && now === null);
+    figChanged = !!cur && !unserialisable && (cur !== s.fig || now !== s.sig)
                  && !!(cur._fullData && cur._fullData.length);
   }
   const err = Array.from(ctl.closest('.jp-Notebook').querySelectorAll(
       '[data-mime-type="application/vnd.jupyter.stderr"]')).some(
       el => s.after(el) && /Traceback \(most recent call last\)/.test(el.innerText || ''));
-  return {value: value, figChanged: figChanged, err: err};
+  return {value: value, figChanged: figChanged, unserialisable: unserialisable, err: err};
 }
 """
 
@@ -632,7 +637,10 @@ def interact(page, prep: dict, errors: list) -> str:
         return desc + ", no figure after it"
     try:
         st = wait_until(page, INTERACTION_STATE_JS, timeout=30, what=f"the figure to re-render ({how})",
-                   check=lambda v: v["figChanged"] or v["err"])
+                   check=lambda v: v["figChanged"] or v["err"] or v["unserialisable"])
+        if st["unserialisable"]:
+            errors.append(f"{desc}: the figure's data cannot be serialised, so a re-render cannot be told apart")
+            return desc + ", figure not comparable"
     except CheckFailed as e:
         errors.append(str(e))
         return desc + ", figure NOT re-rendered"
@@ -729,12 +737,13 @@ def main(argv=None) -> int:
             setup_error = (setup_error + "\n" if setup_error else "") + str(e)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    for p, h in hashes.items():
-        if hashlib.sha256(p.read_bytes()).hexdigest() != h:
-            # Another engineer may have saved it meanwhile; still worth a loud note.
-            log(f"WARNING: {p} changed during the run (autosave is off here; edited by someone else?)")
+    # The run must leave the notebooks as they were (autosave is off) and every process it started gone.
+    changed = [str(p) for p, h in hashes.items() if hashlib.sha256(p.read_bytes()).hexdigest() != h]
+    if changed:
+        setup_error = (setup_error + "\n" if setup_error else "") + f"notebook(s) modified during the run: {changed}"
     if killed:
-        log("force-killed after shutdown (did not exit with the server): " + "; ".join(killed))
+        setup_error = ((setup_error + "\n" if setup_error else "")
+                       + "process(es) survived the server's shutdown and had to be killed: " + "; ".join(killed))
     left = [p for p in psutil.process_iter(["cmdline"])
             if any("worker_binary" in a for a in (p.info["cmdline"] or []))]
     log(f"worker_binary processes left on the machine: {len(left)}"
