@@ -24,14 +24,16 @@ macOS and Windows: use the Binder badge in README.md, or a Linux container/VM.
 endef
 export NO_PYTHON
 
-.PHONY: help install lab test test-unit test-notebooks test-browser test-binder bench lock nav clean
+.PHONY: help install lab test test-unit test-notebooks test-browser stress-notebooks test-binder bench mutation lock nav clean
 
 help:
 	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
 	@echo "make test          install (first time), unit tests + every notebook under nbval"
 	@echo "make test-browser  run chapters 00 and 03 in JupyterLab in headless Chromium"
+	@echo "make stress-notebooks  run every widget chapter 3 times, 2 at a time; fail on a stalled cell"
 	@echo "make test-binder   replay Binder's install into a fresh venv (slow)"
 	@echo "make bench         time and memory of every notebook; the case-study table of chapter 05"
+	@echo "make mutation      mutation-test the federated core, data and validation (slow; per-module kill rate)"
 	@echo "make lock          re-resolve requirements.in into requirements.lock and environment.yml"
 	@echo "make nav           regenerate navigation links and README's course map"
 
@@ -45,6 +47,12 @@ $(STAMP): requirements.lock pyproject.toml
 	# The lock is complete, so no resolution: this is how TFF 0.87 installs at all.
 	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -r requirements.lock
 	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -e .
+	@# `jupyter nbconvert --execute` and `jupyter execute` in this venv use a kernel client that does not
+	@# miss the reply to a cell that fills an Output widget (utils/kernel_client.py).
+	mkdir -p $(VENV)/etc/jupyter
+	for f in jupyter_nbconvert_config.json jupyter_execute_config.json; do \
+		echo '{"AsyncKernelManager": {"client_class": "utils.kernel_client.SafeAsyncKernelClient"}}' \
+			> $(VENV)/etc/jupyter/$$f; done
 	touch $@
 
 lab: $(STAMP)
@@ -57,7 +65,8 @@ lab: $(STAMP)
 		$(if $(filter 0,$(shell id -u)),--allow-root) chapters/00_start_here.ipynb
 
 # Unit tests and every notebook in one pytest run; then no TFF worker may be left behind.
-# A cell that stalls (seen twice under heavy load: a kernel waiting on TFF's gRPC) fails after 10 min.
+# nbval drives the kernel with the blocking client, which the widget-cell stall (utils/kernel_client.py)
+# cannot reach; a cell still stuck for another reason fails after 10 min.
 test: $(STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest -rs -m "not slow" --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests chapters || status=$$?; \
@@ -75,6 +84,13 @@ BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/03_federated_math.ipy
 test-browser: $(STAMP)
 	$(BIN)/python -m tools.browser_check $(BROWSER_NOTEBOOKS)
 
+# Every chapter that shows a widget (it imports ipywidgets), 3 runs each, two at a time, with the
+# course's kernel client: fails on any stall (a cell idle for 60 s). CI runs it.
+WIDGET_NOTEBOOKS = $(shell grep -l -E '(import|from) ipywidgets' chapters/*.ipynb)
+stress-notebooks: $(STAMP)
+	$(BIN)/python -m tools.stress_notebooks $(WIDGET_NOTEBOOKS) --runs 3 --parallel 2 --client safe \
+		--report build/stress
+
 test-binder: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests/test_binder.py
 
@@ -82,6 +98,18 @@ test-binder: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tools.bench
 	$(BIN)/python -m tools.case_study_table
+
+# Mutation testing (slow, not CI): mutmut in its own venv that borrows every other package from $(VENV).
+MUTATION_VENV := build/mutation-venv
+$(MUTATION_VENV)/.installed: tools/mutation-requirements.txt $(STAMP)
+	rm -rf $(MUTATION_VENV) && $(PYTHON) -m venv $(MUTATION_VENV)
+	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+		> $$($(MUTATION_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/flcourse-lock.pth
+	$(MUTATION_VENV)/bin/python -m pip install --quiet --no-deps -r tools/mutation-requirements.txt
+	touch $@
+
+mutation: $(MUTATION_VENV)/.installed
+	$(BIN)/python -m tools.mutation --venv $(MUTATION_VENV)
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv

@@ -19,10 +19,10 @@ CL = {"a": (X, Y), "b": (X[:3], Y[:3])}
 W = [np.zeros((2, 1)), np.zeros(1)]
 CFG = methods.flamby_config("fedavg")
 
-# Containers that functions return (built by the course, not by learners) and the validators
-# themselves (tested below) are not entry points.
+# Containers that functions return (built by the course, not by learners), the validators themselves
+# (tested below) and the Jupyter client classes that Jupyter constructs (kernel_client) are not entry points.
 EXEMPT = {"case_study.Results", "course.Chapter", "download.DataUnavailable", "fedcore.FedHistory",
-          "flamby.FederatedSplit", "heart.RawHeartData", "linear.TwoSources", "models.Loss",
+          "flamby.FederatedSplit", "heart.RawHeartData", "kernel_client", "linear.TwoSources", "models.Loss",
           "rl.BanditResult", "setup.Environment", "validate"}
 
 

@@ -2,7 +2,7 @@
 
 Run by ``make bench`` as::
 
-    .venv/bin/python -m utils.bench [NOTEBOOK ...] [--json PATH]
+    .venv/bin/python -m tools.bench [NOTEBOOK ...] [--json PATH]
 
 (default: every ``chapters/NN_*.ipynb`` in order). Each notebook is executed with nbclient (kernel
 ``python3``, working directory = the notebook's folder, i.e. ``chapters/``, 900 s per cell) on an
@@ -176,6 +176,8 @@ def bench_notebook(path: Path, cell_timeout: int = CELL_TIMEOUT_S, interval: flo
     import nbformat
     from nbclient import NotebookClient
 
+    from utils.kernel_client import SafeAsyncKernelManager
+
     path = Path(path).resolve()
     name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
     res = Result(notebook=name)
@@ -190,7 +192,10 @@ def bench_notebook(path: Path, cell_timeout: int = CELL_TIMEOUT_S, interval: flo
         res.status = f"FAILED: cannot read: {_short_reason(e)}"
         return res
 
+    # SafeAsyncKernelManager: nbclient's stock client can miss the reply to a cell that fills an
+    # Output widget, and then waits out cell_timeout (see utils/kernel_client.py).
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name=kernel_name,
+                            kernel_manager_class=SafeAsyncKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
 
     def kernel_pid():
@@ -269,7 +274,7 @@ def print_table(results: list[Result], out=None) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m utils.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb in order")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT_S, help="seconds per cell (900)")
