@@ -24,13 +24,15 @@ macOS and Windows: use the Binder badge in README.md, or a Linux container/VM.
 endef
 export NO_PYTHON
 
-.PHONY: help install lab test test-unit test-notebooks test-browser stress-notebooks test-binder bench mutation lock nav clean
+.PHONY: help install lab test test-unit test-notebooks test-browser stress-notebooks book test-book test-binder bench mutation lock nav clean
 
 help:
 	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
 	@echo "make test          install (first time), unit tests + every notebook under nbval"
 	@echo "make test-browser  run chapters 00 and 03 in JupyterLab in headless Chromium"
 	@echo "make stress-notebooks  run every widget chapter 3 times, 2 at a time; fail on a stalled cell"
+	@echo "make book          the course as a static website (build/book/html/index.html), offline"
+	@echo "make test-book     open the built website in headless Chromium and check every page"
 	@echo "make test-binder   replay Binder's install into a fresh venv (slow)"
 	@echo "make bench         time and memory of every notebook; the case-study table of chapter 05"
 	@echo "make mutation      mutation-test the federated core, data and validation (slow; per-module kill rate)"
@@ -89,7 +91,16 @@ test-browser: $(STAMP)
 WIDGET_NOTEBOOKS = $(shell grep -l -E '(import|from) ipywidgets' chapters/*.ipynb)
 stress-notebooks: $(STAMP)
 	$(BIN)/python -m tools.stress_notebooks $(WIDGET_NOTEBOOKS) --runs 3 --parallel 2 --client safe \
-		--report build/stress
+		--report build/stress --store-executed
+
+# The course as a static website in build/book/html (tools/book.py): chapters executed once and cached
+# in build/executed (stress-notebooks leaves its clean runs there), rendered by Sphinx + MyST-NB.
+book: $(STAMP)
+	@status=0; $(BIN)/python -m tools.book || status=$$?; $(BIN)/python -m tools.workers || status=1; exit $$status
+
+# The built site in headless Chromium, offline: every page, figure, formula, widget, link and a search.
+test-book: $(STAMP)
+	$(BIN)/python -m tools.book_check
 
 test-binder: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests/test_binder.py

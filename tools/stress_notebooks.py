@@ -138,6 +138,11 @@ def execute(run: Run) -> None:
     try:
         asyncio.run(main(client))
         run.status = "stall" if run.stalled else "ok"  # a stall woken by a probe still counts
+        if run.status == "ok" and run.args.store_executed:  # the book reuses a clean run (tools/book.py)
+            from tools.book import executed_path, store_executed
+
+            if not executed_path(run.nb).exists():
+                store_executed(run.nb, client.nb)
     except Exception as error:  # noqa: BLE001 (a stalled run's kernel is killed: DeadKernelError)
         run.status = "stall" if run.stalled else "error"
         run.detail = run.detail or f"{type(error).__name__}: {str(error).strip().splitlines()[-1][:200]}"
@@ -261,6 +266,8 @@ def main() -> None:
                     help="stock: jupyter_client's AsyncKernelClient (as nbconvert); safe: utils.kernel_client")
     ap.add_argument("--load", type=int, default=0, help="busy-loop processes to run beside (other work)")
     ap.add_argument("--report", type=Path, default=Path("build/stress"))
+    ap.add_argument("--store-executed", action="store_true",
+                    help="keep one clean executed copy of each notebook for `make book` (build/executed)")
     args = ap.parse_args()
     report = args.report.resolve()
     report.mkdir(parents=True, exist_ok=True)
