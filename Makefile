@@ -24,9 +24,10 @@ macOS and Windows: use the Binder badge in README.md, or a Linux container/VM.
 endef
 export NO_PYTHON
 
-.PHONY: help install lab test test-unit test-notebooks test-browser stress-notebooks book test-book test-binder bench mutation lock nav clean
+.PHONY: help install doctor lab test test-unit test-notebooks test-browser stress-notebooks book test-book test-binder bench mutation lock nav clean
 
 help:
+	@echo "make doctor        pre-flight for a classroom machine: Python, memory, disk, install, TFF, data, port"
 	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
 	@echo "make test          install (first time), unit tests + every notebook under nbval"
 	@echo "make test-browser  run chapters 00 and 03 in JupyterLab in headless Chromium"
@@ -69,6 +70,8 @@ lab: $(STAMP)
 # Unit tests and every notebook in one pytest run; then no TFF worker may be left behind.
 # nbval drives the kernel with the blocking client, which the widget-cell stall (utils/kernel_client.py)
 # cannot reach; a cell still stuck for another reason fails after 10 min.
+# Exercise checks run by the tests record into build/, not into a learner's .progress.json.
+test test-unit test-notebooks: export FLCOURSE_PROGRESS := $(CURDIR)/build/test-progress.json
 test: $(STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest -rs -m "not slow" --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests chapters || status=$$?; \
@@ -92,6 +95,11 @@ WIDGET_NOTEBOOKS = $(shell grep -l -E '(import|from) ipywidgets' chapters/*.ipyn
 stress-notebooks: $(STAMP)
 	$(BIN)/python -m tools.stress_notebooks $(WIDGET_NOTEBOOKS) --runs 3 --parallel 2 --client safe \
 		--report build/stress --store-executed
+
+# Classroom pre-flight: one line per check with a fix for each problem. Needs nothing installed.
+doctor:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m tools.doctor --port $(LAB_PORT); \
+	else $(PYTHON) -m tools.doctor --port $(LAB_PORT); fi
 
 # The course as a static website in build/book/html (tools/book.py): chapters executed once and cached
 # in build/executed (stress-notebooks leaves its clean runs there), rendered by Sphinx + MyST-NB.

@@ -7,6 +7,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _progress_elsewhere(tmp_path_factory):
+    """Checks run by the tests must not land in a learner's progress file (utils.exercises)."""
+    os.environ["FLCOURSE_PROGRESS"] = str(tmp_path_factory.mktemp("progress") / "progress.json")
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _stop_tff_workers():
     yield
     from utils.runtime import stop_workers

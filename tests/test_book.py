@@ -70,3 +70,32 @@ def test_the_link_check_finds_broken_links_and_missing_anchors(tmp_path):
     (tmp_path / "chapters" / "a.html").write_text('<h1 id="other">A</h1><a href="b.html">b</a>')
     assert sorted(book_check.link_errors(tmp_path)) == ["broken link chapters/a.html: b.html",
                                                         "missing anchor index.html: chapters/a.html#intro"]
+
+
+def _figure_output(**trace):
+    fig = go.Figure(go.Scatter(y=[1, 2], **trace))
+    return {"output_type": "display_data", "metadata": {}, "data": {book.PLOTLY_MIME: json.loads(fig.to_json())}}
+
+
+def _markdown_output(text):
+    return {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": text}}
+
+
+def test_accessibility_accepts_the_palette_greys_and_a_figure_stated_in_numbers():
+    nb = _notebook_with([_figure_output(line={"color": "#0072B2"}, marker={"color": "rgba(213, 94, 0, 0.4)"}),
+                         _figure_output(line={"color": "#999"}, marker={"color": ["black", "#E69F00"]}),
+                         _markdown_output("In numbers: 0.81 and 0.77.")])
+    assert book.accessibility_problems(nb, "ch") == []
+
+
+def test_accessibility_flags_other_colours_and_a_figure_nobody_describes():
+    nb = _notebook_with([_figure_output(line={"color": "#1f77b4"}), _markdown_output("In numbers: 3.")])
+    assert book.accessibility_problems(nb, "ch") == [
+        "ch cell 0: colours outside the Okabe-Ito palette and greys: ['#1f77b4']"]
+    nb = _notebook_with([_markdown_output("a table follows: 3"), _figure_output()])
+    nb.cells.append(nbformat.v4.new_markdown_cell("What to notice: typed prose with 2 numbers does not count."))
+    assert book.accessibility_problems(nb, "ch") == ["ch cell 0: no sentence or table with numbers follows the figure"]
+    follow = nbformat.v4.new_code_cell("y")
+    follow.outputs = [nbformat.from_dict(_markdown_output("In numbers: 2 rounds."))]
+    nb.cells[1] = follow
+    assert book.accessibility_problems(nb, "ch") == []

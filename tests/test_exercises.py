@@ -135,3 +135,79 @@ def test_a_broken_check_is_not_hidden():
     q = Question(number=9, variables=("x",), check_fn=broken, hint_text="h", solution_code="x = 1")
     with pytest.raises(RuntimeError, match="bug in the check"):
         q.check({"x": 1})
+
+
+# ---- learner progress ----------------------------------------------------------------------------
+@pytest.fixture
+def progress_file(tmp_path, monkeypatch):
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv(exercises.PROGRESS_ENV, str(path))
+    return path
+
+
+def _question(number=7):
+    def check(x):
+        assert x == 2, "x is 2"
+    return Question(number=number, variables=("x",), check_fn=check, hint_text="h", solution_code="x = 2")
+
+
+def test_every_exercise_knows_its_chapter():
+    for module, name, q in ALL:
+        assert q.chapter == module[2:], f"{module}.{name} records chapter {q.chapter!r}"
+
+
+def test_progress_records_tries_and_keeps_a_pass(progress_file, capsys):
+    q = _question()
+    q.check({"x": ...})  # not attempted: nothing recorded
+    assert not progress_file.exists()
+    q.check({"x": 3})
+    q.check({"x": 2})
+    q.check({"x": 5})  # a later wrong try does not take the pass away
+    table = exercises.progress()
+    assert "1 exercises attempted, 1 passed" in capsys.readouterr().out
+    row = table.iloc[0]
+    assert (row["question"], row["tries"], row["last"], bool(row["passed"])) == ("question 7", 3, "wrong", True)
+
+
+def test_a_prediction_passes_once_compared_right_or_wrong(progress_file, capsys):
+    from utils.exercises import ch03
+
+    p = ch03.q1
+    guess = p.example_guesses[0]
+    p.check({p.variable: guess})
+    assert not exercises.progress(show=False)["passed"].any()  # recorded, not yet compared
+    p.reveal(p.example_result)
+    row = exercises.progress(show=False).set_index("chapter").loc["chapter 03"]
+    assert bool(row["passed"]) and row["last"].startswith("prediction ")
+    p.recorded = ...
+
+
+def test_choices_record_wrong_and_right(progress_file):
+    c = Choice(number=4, options={"a": ("A", "because"), "b": ("B", "no")}, correct=("a",), hint_text="h")
+    c.check({"answer": "b"})
+    assert not exercises.progress(show=False)["passed"].any()
+    c.check({"answer": "a"})
+    assert exercises.progress(show=False)["passed"].all()
+
+
+def test_kernels_writing_at_once_lose_nothing(progress_file):
+    import subprocess
+    import sys
+
+    code = ("from utils.exercises import Question\n"
+            "q = Question(number=1, variables=('x',), check_fn=lambda x: None, hint_text='', solution_code='')\n"
+            "for _ in range(15): q.check({'x': 1})\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert exercises.progress(show=False)["tries"].sum() == 45
+
+
+def test_a_damaged_progress_file_is_replaced_not_fatal(progress_file):
+    progress_file.write_text("{not json")
+    assert _question().check({"x": 2}) is True
+    assert exercises.progress(show=False)["passed"].all()
+
+
+def test_progress_refuses_a_bad_flag():
+    with pytest.raises(TypeError, match="show"):
+        exercises.progress(show="yes")

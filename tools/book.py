@@ -157,6 +157,75 @@ def execute_all(notebooks, parallel: int = 2) -> list[Path]:
     return [executed_path(nb, digest) for nb in notebooks]
 
 
+# ---- accessibility ----------------------------------------------------------------------------
+_HEX = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+_RGB = re.compile(r"^rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)")
+_NAMED = {"black": (0, 0, 0), "white": (255, 255, 255), "gray": (128, 128, 128), "grey": (128, 128, 128)}
+_DIGIT = re.compile(r"\d")
+
+
+def _rgb(colour: str):
+    colour = colour.strip()
+    if _HEX.match(colour):
+        h = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+        return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+    m = _RGB.match(colour)
+    return tuple(int(x) for x in m.groups()) if m else _NAMED.get(colour.lower())
+
+
+def colour_is_safe(colour: str) -> bool:
+    """An Okabe-Ito colour (any opacity) or a grey: what the course's figures may use."""
+    from utils.setup import OKABE_ITO
+
+    rgb = _rgb(colour)
+    return rgb is not None and (rgb in {_rgb(c) for c in OKABE_ITO} or rgb[0] == rgb[1] == rgb[2])
+
+
+def _explicit_colours(obj):
+    """Every colour string a figure sets itself (its template, where setup() puts the palette, aside)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "template":
+                continue
+            if key.endswith("color") and isinstance(value, (str, list)):
+                yield from (c for c in (value if isinstance(value, list) else [value]) if isinstance(c, str))
+            else:
+                yield from _explicit_colours(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from _explicit_colours(item)
+
+
+def _states_numbers(output) -> bool:
+    data = output.get("data", {})
+    text = output.get("text", "") + data.get("text/markdown", "") + data.get("text/html", "")
+    return bool(_DIGIT.search(text)) and PLOTLY_MIME not in data
+
+
+def accessibility_problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
+    """Figures whose colours are not colour-blind safe, and figures not followed by printed text that
+    states in numbers what they show (later in the same cell, or by the next cell): a screen reader
+    cannot read a canvas."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        for j, output in enumerate(outputs):
+            figure = output.get("data", {}).get(PLOTLY_MIME)
+            if figure is None:
+                continue
+            where = f"{name} cell {i}"
+            unsafe = sorted({c for c in _explicit_colours(figure) if not colour_is_safe(c)})
+            if unsafe:
+                problems.append(f"{where}: colours outside the Okabe-Ito palette and greys: {unsafe}")
+            nxt = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            # Computed text only (prose numbers are typed, and the course computes every number it states).
+            described = (any(_states_numbers(o) for o in outputs[j + 1:])
+                         or (nxt is not None and any(_states_numbers(o) for o in nxt.get("outputs", []))))
+            if not described:
+                problems.append(f"{where}: no sentence or table with numbers follows the figure")
+    return problems
+
+
 # ---- 3. assemble ------------------------------------------------------------------------------
 def plotly_to_html(nb: nbformat.NotebookNode) -> int:
     """Give every plotly output an HTML rendering (plotly's to_html, plotly.js loaded once by the page)."""
@@ -201,6 +270,11 @@ def index_page() -> str:
 
 
 def assemble(executed: list[Path]) -> Path:
+    """The Sphinx source folder; refuses chapters whose figures fail ``accessibility_problems``."""
+    problems = [p for path in executed for p in accessibility_problems(nbformat.read(path, as_version=4),
+                                                                       path.stem.rsplit("-", 1)[0])]
+    if problems:
+        raise SystemExit("figures a colour-blind or screen-reader user cannot read:\n  " + "\n  ".join(problems))
     if SRC.exists():
         shutil.rmtree(SRC)
     (SRC / "chapters").mkdir(parents=True)

@@ -10,6 +10,7 @@ import numpy as np
 
 from utils import validate as v
 from utils.fedcore import FedHistory
+from utils.setup import OKABE_ITO
 
 __all__ = ["round_plane", "animate_rounds"]
 
@@ -68,7 +69,7 @@ def animate_rounds(history: FedHistory, names=None, frame_ms: int = 700, height:
     pad = 0.08 * (coords.max(axis=0) - coords.min(axis=0) + 1e-12)
     xr = [coords[:, 0].min() - pad[0], coords[:, 0].max() + pad[0]]
     yr = [coords[:, 1].min() - pad[1], coords[:, 1].max() + pad[1]]
-    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    colors = [c for c in OKABE_ITO if c != "#000000"]  # black is the server's
     silo_colors = [colors[i % len(colors)] for i in range(K)]
     acc_lo = max(0.0, min(history.accuracy.min(), history.client_accuracy.min()) - 0.03)
 

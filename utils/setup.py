@@ -19,6 +19,8 @@ LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
 
 DEFAULT_SEED = 42
+# Okabe & Ito's colour-blind-safe palette: blue, vermillion, green, orange, pink, sky blue, yellow, black.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
 
     * seeds Python's ``random``, NumPy and TensorFlow with ``seed``;
     * silences TensorFlow's start-up noise (log level set before TF is imported);
-    * selects the plotly renderer that draws in JupyterLab and passes nbval offline;
+    * selects the plotly renderer that draws in JupyterLab and passes nbval offline, and colours
+      traces with the colour-blind-safe ``OKABE_ITO`` palette unless a figure sets its own colours;
     * with ``tff=True`` imports TensorFlow Federated and makes sure the C++ worker it
       starts is stopped when the kernel or script ends (see ``utils.runtime``).
     """
@@ -69,6 +72,10 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
 
+    import plotly.graph_objects as go
+
+    pio.templates["course"] = go.layout.Template(layout={"colorway": list(OKABE_ITO)})
+    pio.templates.default = "plotly+course"
     if _in_kernel():
         # Rendered by JupyterLab's built-in plotly extension: no CDN, works offline and in nbval.
         pio.renderers.default = "plotly_mimetype"

@@ -10,6 +10,10 @@ Three kinds, each with ``check()``, ``hint()`` and ``solution()``:
 * ``Prediction``: predict, then run. ``ex.q3.check()`` records the prediction before the experiment
   runs; the cell that runs it calls ``ex.q3.reveal(result)``, which compares.
 
+Every check's outcome is recorded in a small git-ignored file (``.progress.json`` at the top of the
+repository, or ``$FLCOURSE_PROGRESS``), shared by all kernels: ``progress()`` shows which exercises of
+which chapters were attempted and passed.
+
 An untouched exercise (variable missing or still ``...``) prints "not attempted" and never raises, so
 a notebook always runs top to bottom. A learner's answer of the wrong kind (text for a number, say)
 is reported, not raised; an error inside a check itself is raised, so it cannot hide. Each chapter's
@@ -18,11 +22,16 @@ which the tests feed through every check.
 """
 from __future__ import annotations
 
+import datetime
+import json
+import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 NOT_ATTEMPTED = "not attempted"
+PROGRESS_ENV = "FLCOURSE_PROGRESS"
 # What a learner's answer of the wrong kind raises inside a check (float("abc"), len(3), ...).
 ANSWER_ERRORS = (TypeError, ValueError, AttributeError, IndexError, KeyError)
 
@@ -34,6 +43,64 @@ def _caller_globals(namespace, depth: int = 2) -> dict:
 def _values(variables, namespace):
     values = [namespace.get(name, ...) for name in variables]
     return None if any(v is ... for v in values) else values
+
+
+def _defining_chapter(depth: int = 2) -> str:
+    """'03' for an exercise created in utils/exercises/ch03.py (the module that called the constructor)."""
+    module = sys._getframe(depth).f_globals.get("__name__", "")
+    tail = module.rsplit(".", 1)[-1]
+    return tail[2:] if tail.startswith("ch") and tail[2:].isdigit() else "?"
+
+
+def progress_file() -> Path:
+    default = Path(__file__).resolve().parents[2] / ".progress.json"
+    return Path(os.environ.get(PROGRESS_ENV) or default)
+
+
+def _record(chapter: str, number: int, kind: str, outcome: str, passed: bool) -> None:
+    """Add one check's outcome to the progress file (locked: several kernels may write at once)."""
+    import fcntl
+
+    path = progress_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                data = json.loads(path.read_text()) if path.exists() else {}
+            except json.JSONDecodeError:
+                data = {}  # a damaged file is replaced rather than blocking every check
+            entry = data.setdefault(f"chapter {chapter}", {}).setdefault(
+                f"question {number}", {"kind": kind, "tries": 0, "passed": False})
+            entry["tries"] += 1
+            entry["passed"] = entry["passed"] or passed
+            entry["last"] = outcome
+            entry["when"] = datetime.datetime.now().isoformat(timespec="seconds")
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+            tmp.replace(path)
+    except OSError as error:  # a read-only folder must not break the exercise itself
+        print(f"(progress not saved: {error})")
+
+
+def progress(show: bool = True):
+    """A table of every exercise attempted so far, in any kernel: chapter, question, kind, tries,
+    last outcome, passed (a prediction counts as passed once it was compared with the experiment,
+    right or wrong: predicting before looking is the exercise). Returns a pandas DataFrame."""
+    import pandas as pd
+
+    if not isinstance(show, bool):
+        raise TypeError(f"show must be True or False, got {show!r}")
+    path = progress_file()
+    data = json.loads(path.read_text()) if path.exists() else {}
+    rows = [{"chapter": chapter, "question": question, **entry}
+            for chapter, questions in sorted(data.items()) for question, entry in
+            sorted(questions.items(), key=lambda kv: int(kv[0].split()[-1]))]
+    table = pd.DataFrame(rows, columns=["chapter", "question", "kind", "tries", "last", "passed", "when"])
+    if show:
+        passed = int(table["passed"].sum()) if len(table) else 0
+        print(f"{len(table)} exercises attempted, {passed} passed (from {path}).")
+    return table
 
 
 def _not_attempted(number: int, variables) -> None:
@@ -59,6 +126,7 @@ class Question:
     wrong_answers: Any = field(default_factory=list)  # [(values, text)] or a function returning them
     context: Callable[[], dict] = dict
     kind: str = "compute"  # or "change" (change an experiment)
+    chapter: str = field(default_factory=_defining_chapter)
 
     def check(self, namespace: dict | None = None) -> bool | None:
         """Print whether the answer is right; True, False, or None when not attempted."""
@@ -70,12 +138,15 @@ class Question:
             self.check_fn(*values)
         except AssertionError as wrong:
             print(f"❌ Question {self.number}: not yet. {wrong}")
+            _record(self.chapter, self.number, self.kind, "wrong", False)
             return False
         except ANSWER_ERRORS as error:
             print(f"❌ Question {self.number}: the answer could not be checked ({type(error).__name__}: {error}); "
                   "check its type against the question.")
+            _record(self.chapter, self.number, self.kind, "wrong", False)
             return False
         print(f"✅ Question {self.number}: correct.")
+        _record(self.chapter, self.number, self.kind, "right", True)
         return True
 
     def hint(self) -> None:
@@ -109,6 +180,7 @@ class Choice:
     hint_text: str
     variable: str = "answer"
     kind: str = "explain"
+    chapter: str = field(default_factory=_defining_chapter)
 
     def show(self) -> None:
         """Display the explanations to choose from."""
@@ -126,12 +198,15 @@ class Choice:
         if key not in self.options:
             print(f"❌ Question {self.number}: answer with one of the letters {', '.join(self.options)}, "
                   f"got {choice!r}.")
+            _record(self.chapter, self.number, self.kind, "wrong", False)
             return False
         feedback = self.options[key][1]
         if key in self.correct:
             print(f"✅ Question {self.number}: correct. {feedback}")
+            _record(self.chapter, self.number, self.kind, "right", True)
             return True
         print(f"❌ Question {self.number}: not this one. {feedback}")
+        _record(self.chapter, self.number, self.kind, "wrong", False)
         return False
 
     def hint(self) -> None:
@@ -160,6 +235,7 @@ class Prediction:
     variable: str = "prediction"
     kind: str = "predict"
     recorded: Any = field(default=..., repr=False)
+    chapter: str = field(default_factory=_defining_chapter)
 
     def check(self, namespace: dict | None = None) -> bool | None:
         values = _values((self.variable,), _caller_globals(namespace))
@@ -170,8 +246,10 @@ class Prediction:
             self.recorded = self.parse(values[0])
         except (AssertionError, *ANSWER_ERRORS) as wrong:
             print(f"❌ Question {self.number}: that is not a prediction I can compare. {wrong}")
+            _record(self.chapter, self.number, self.kind, "prediction not readable", False)
             return False
         print(f"📝 Question {self.number}: prediction recorded ({self.recorded!r}). Now run the experiment below.")
+        _record(self.chapter, self.number, self.kind, "predicted", False)
         return True
 
     def reveal(self, result) -> bool | None:
@@ -183,6 +261,8 @@ class Prediction:
         right, explanation = self.judge(self.recorded, result)
         mark = "✅" if right else "❌"
         print(f"{mark} Question {self.number}: you predicted {self.recorded!r}. {explanation}")
+        # The exercise is to predict before looking: done once compared, whether the guess was right or not.
+        _record(self.chapter, self.number, self.kind, "prediction right" if right else "prediction wrong", True)
         return bool(right)
 
     def hint(self) -> None:
