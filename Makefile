@@ -29,7 +29,7 @@ export NO_PYTHON
 help:
 	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
 	@echo "make test          install (first time), unit tests + every notebook under nbval"
-	@echo "make test-browser  run chapters 00 and 03 in JupyterLab in headless Chromium"
+	@echo "make test-browser  run chapters 00, 01 and 03 in JupyterLab in headless Chromium"
 	@echo "make test-binder   replay Binder's install into a fresh venv (slow)"
 	@echo "make bench         time and memory of every notebook; the case-study table of chapter 05"
 	@echo "make lock          re-resolve requirements.in into requirements.lock and environment.yml"
@@ -70,8 +70,10 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters
 
-# 00 (figure + widgets) and 03 (a slider that re-draws a loss-surface contour).
-BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/03_federated_math.ipynb
+# 00 (figure + widgets), 01 (a drop-down that re-draws the ecosystem graph) and 03 (a slider that re-draws a
+# loss-surface contour).
+BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/01_ai_infrastructure_and_cooperation.ipynb \
+	chapters/03_federated_math.ipynb
 test-browser: $(STAMP)
 	$(BIN)/python -m tools.browser_check $(BROWSER_NOTEBOOKS)
 
