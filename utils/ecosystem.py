@@ -44,15 +44,15 @@ NODES = (
     Node("accelerators", "Accelerators (GPU, TPU)", "加速器", "hardware",
          "Chips that do the matrix arithmetic of training fast.",
          "Training a large language model takes thousands of GPUs for weeks; this course runs on 2 CPU cores, "
-         "which is why its models are small.", (0, 9), 0.0, 4.0),
+         "which is why its models are small.", (0, 9), -0.5, 4.0),
     Node("datacentres", "Data centres and hospital servers", "数据中心与本地服务器", "hardware",
          "Where data is stored and computations run: a cloud region, or a server inside one hospital.",
          "In a cross-silo federation each hospital runs a client on its own server; the aggregation server "
-         "can sit anywhere.", (9,), 0.0, 2.0),
+         "can sit anywhere.", (9,), -0.5, 2.0),
     Node("devices", "Phones and edge devices", "终端设备", "hardware",
          "Millions of small clients, each with a little data, online now and then.",
          "Google's Gboard keyboard trained next-word prediction on phones with federated learning "
-         "(Hard et al., 2018, arXiv:1811.03604).", (2,), 0.0, 0.0),
+         "(Hard et al., 2018, arXiv:1811.03604).", (2,), -0.5, 0.0),
     Node("frameworks", "ML frameworks", "机器学习框架", "software",
          "Libraries that define and train models: TensorFlow/Keras, PyTorch, JAX.",
          "This course trains with TensorFlow 2.14 and Keras, and with its own NumPy core.", (2, 4), 2.0, 4.0),
@@ -371,6 +371,6 @@ def network_figure(selected: str | None = None, height: int = 560):
                         line=dict(width=[4 if n.id == selected else 1 for n in members], color="#F0E442")))
     title = "The AI ecosystem: who acts on whom" + (f" (selected: {node(selected).label})" if selected else "")
     fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=50, b=10),
-                      xaxis=dict(visible=False, range=[-1.2, 9.4]), yaxis=dict(visible=False, range=[-1.4, 9.2]),
+                      xaxis=dict(visible=False, range=[-1.9, 9.4]), yaxis=dict(visible=False, range=[-1.4, 9.2]),
                       legend=dict(orientation="h", y=-0.02, title="part"), plot_bgcolor="white")
     return fig

@@ -3,8 +3,8 @@ follow (DOI, arXiv id, ISBN or URL), and the essay's citation errors beside the 
 Introduced in chapter 10.
 
 Identifiers are checked by form (``check_identifier``): a DOI starts with ``10.``, an arXiv id is
-``YYMM.NNNNN``, an ISBN-13 must pass its check digit, a URL must be https (or http for a site that
-serves nothing else). The entries were verified by hand against the publishers' pages; the check
+``YYMM.NNNNN``, an ISBN-13 must pass its check digit, a URL must be http(s). The entries were checked
+by hand against a publisher's, library's or preprint server's record of each work; the check here
 catches typing errors, not a wrong paper.
 """
 from __future__ import annotations
