@@ -94,7 +94,7 @@ def test_describe_and_figure():
     text = ecosystem.describe("privacy_law")
     assert "Privacy and data-protection law" in text and "restricts the transfer of" in text and "chapter 01" in text
     fig = ecosystem.network_figure("fl")
-    sizes = {t.name: list(t.marker.size) for t in fig.data if t.name in ecosystem.PARTS}
+    sizes = {t.name: list(t.marker.size) for t in fig.data if t.name in ecosystem.PARTS and t.showlegend is False}
     assert max(sizes["technique"]) == 30 and all(max(s) < 30 for p, s in sizes.items() if p != "technique")
     assert len(fig.layout.annotations) == len(ecosystem.EDGES)
 

@@ -361,8 +361,12 @@ def network_figure(selected: str | None = None, height: int = 560):
                     hoverinfo="text", showlegend=False, name="edges")
     for part in PARTS:
         members = [n for n in NODES if n.part == part]
+        # The legend entry is a separate, full-colour marker: the nodes themselves may be faded.
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=part, legendgroup=part,
+                        marker=dict(color=PART_COLOURS[part], size=12))
         fig.add_scatter(
-            x=[n.x for n in members], y=[n.y for n in members], mode="markers+text", name=part,
+            x=[n.x for n in members], y=[n.y for n in members], mode="markers+text", name=part, legendgroup=part,
+            showlegend=False,
             text=[n.label for n in members], textposition="bottom center",
             textfont=dict(size=11, color=["#000000" if n.id in near else "#AAAAAA" for n in members]),
             hovertext=[f"<b>{n.label}</b> ({n.zh})<br>{n.what}" for n in members], hoverinfo="text",
