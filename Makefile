@@ -30,7 +30,7 @@ help:
 	@echo "make doctor        pre-flight for a classroom machine: Python, memory, disk, install, TFF, data, port"
 	@echo "make lab           install (first time) and open JupyterLab on chapters/00_start_here.ipynb"
 	@echo "make test          install (first time), unit tests + every notebook under nbval"
-	@echo "make test-browser  run chapters 00 and 03 in JupyterLab in headless Chromium"
+	@echo "make test-browser  run chapters 00, 01 and 03 in JupyterLab in headless Chromium"
 	@echo "make stress-notebooks  run every widget chapter 3 times, 2 at a time; fail on a stalled cell"
 	@echo "make book          the course as a static website (build/book/html/index.html), offline"
 	@echo "make test-book     open the built website in headless Chromium and check every page"
@@ -84,8 +84,10 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters
 
-# 00 (figure + widgets) and 03 (a slider that re-draws a loss-surface contour).
-BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/03_federated_math.ipynb
+# 00 (figure + widgets), 01 (a drop-down that re-draws the ecosystem graph) and 03 (a slider that re-draws a
+# loss-surface contour).
+BROWSER_NOTEBOOKS ?= chapters/00_start_here.ipynb chapters/01_ai_infrastructure_and_cooperation.ipynb \
+	chapters/03_federated_math.ipynb
 test-browser: $(STAMP)
 	$(BIN)/python -m tools.browser_check $(BROWSER_NOTEBOOKS)
 

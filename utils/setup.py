@@ -29,13 +29,14 @@ class Environment:
 
     seed: int
     python: str
-    tensorflow: str
+    tensorflow: str | None
     tff: str | None
     plotly_renderer: str
 
     def __str__(self) -> str:
         tff = f"TFF {self.tff}" if self.tff else "TFF not loaded"
-        return (f"Seed {self.seed} | Python {self.python} | TensorFlow {self.tensorflow} | {tff} | "
+        tf = f"TensorFlow {self.tensorflow}" if self.tensorflow else "TensorFlow not loaded"
+        return (f"Seed {self.seed} | Python {self.python} | {tf} | {tff} | "
                 f"plotly renderer '{self.plotly_renderer}'")
 
 
@@ -43,7 +44,7 @@ def _in_kernel() -> bool:
     return "ipykernel" in sys.modules and hasattr(sys.modules["ipykernel"], "kernelapp")
 
 
-def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> Environment:
+def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False, tensorflow: bool = True) -> Environment:
     """Make a notebook reproducible and quiet, and keep TFF's worker process on a leash.
 
     * seeds Python's ``random``, NumPy and TensorFlow with ``seed``;
@@ -51,23 +52,30 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
     * selects the plotly renderer that draws in JupyterLab and passes nbval offline, and colours
       traces with the colour-blind-safe ``OKABE_ITO`` palette unless a figure sets its own colours;
     * with ``tff=True`` imports TensorFlow Federated and makes sure the C++ worker it
-      starts is stopped when the kernel or script ends (see ``utils.runtime``).
+      starts is stopped when the kernel or script ends (see ``utils.runtime``);
+    * with ``tensorflow=False`` (only with ``tff=False``) does not import TensorFlow at all, for
+      chapters that never use it (importing it takes 5-15 s on 2 cores).
     """
     seed = v.seed("seed", seed)
-    for name, flag in (("tff", tff), ("quiet", quiet)):
+    for name, flag in (("tff", tff), ("quiet", quiet), ("tensorflow", tensorflow)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if tff and not tensorflow:
+        raise ValueError("tensorflow=False needs tff=False: TFF runs on TensorFlow")
     # Must happen before TensorFlow's first import, or its C++ logging already started.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import numpy as np
     import plotly.io as pio
-    import tensorflow as tf
 
     random.seed(seed)
     np.random.seed(seed)
-    tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TF in one go
-    tf.get_logger().setLevel(logging.ERROR)
+    tf = None
+    if tensorflow:
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TF in one go
+        tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -89,7 +97,7 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False) -> En
         manage_tff_workers()
         tff_version = tff_module.__version__
 
-    env = Environment(seed=seed, python=sys.version.split()[0], tensorflow=tf.__version__,
+    env = Environment(seed=seed, python=sys.version.split()[0], tensorflow=tf.__version__ if tf else None,
                       tff=tff_version, plotly_renderer=pio.renderers.default)
     if not quiet:
         print(env)
