@@ -91,8 +91,9 @@ def encrypted_sum(updates, public_key, private_key, scale_bits: int = 16, value_
     """Σ_k updates[k], computed on Paillier ciphertexts: each client packs and encrypts its update
     (one ciphertext), the server adds the ciphertexts, the key holder decrypts and unpacks.
 
-    Returns ``sum``, the ``ciphertexts`` the server held (phe EncryptedNumbers), the seconds spent
-    encrypting (all clients), adding and decrypting, and the ``bytes`` uploaded."""
+    Returns ``sum``, the ``ciphertexts`` the server held (phe EncryptedNumbers), the CPU seconds (process
+    time, unaffected by other programs) spent encrypting (all clients), adding and decrypting, and the
+    ``bytes`` uploaded."""
     import phe
 
     U = v.array("updates", updates)
@@ -104,16 +105,16 @@ def encrypted_sum(updates, public_key, private_key, scale_bits: int = 16, value_
     if not isinstance(private_key, phe.PaillierPrivateKey) or private_key.public_key != public_key:
         raise TypeError("private_key must be the phe PaillierPrivateKey of public_key")
     layout = slot_layout(U.shape[1], len(U), value_bits, public_key.n.bit_length())
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     plaintexts = [pack(u, layout, scale_bits) for u in U]
     ciphertexts = [phe.EncryptedNumber(public_key, public_key.raw_encrypt(m), 0) for m in plaintexts]
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     total = ciphertexts[0]
     for c in ciphertexts[1:]:
         total = total + c                      # phe: multiplies the ciphertexts modulo n²
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     plain_total = private_key.raw_decrypt(total.ciphertext(be_secure=False))
     result = unpack(plain_total, layout, len(U), scale_bits)
-    t3 = time.perf_counter()
+    t3 = time.process_time()
     return {"sum": result, "ciphertexts": ciphertexts, "encrypt_s": t1 - t0, "add_s": t2 - t1, "decrypt_s": t3 - t2,
             "bytes": len(U) * ciphertext_bytes(public_key), "layout": layout}
