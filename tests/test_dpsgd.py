@@ -4,7 +4,7 @@ import numpy as np
 
 from utils import fedcore
 from utils.dpsgd import DPSGD, clip_rows, dp_fedavg_accuracy, logistic_example_gradients, noisy_clipped_sum
-from utils.local_training import Schedule, local_train
+from utils.local_training import local_train
 from utils.models import logistic_grad
 
 rng0 = np.random.default_rng(0)
