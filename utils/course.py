@@ -43,7 +43,8 @@ PLAN = (
     Chapter(5, "05_hospital_case_study", "Four hospitals, one model", "§3.4, §5, §6.2",
             "local vs pooled vs FedAvg/FedAdam/FedProx on UCI Heart Disease, per hospital, with personalisation"),
     Chapter(6, "06_privacy_and_security", "Privacy and security", "§1.3, §2.3, §9.4",
-            "DP-SGD in each hospital, ε accounting, a membership-inference attack, secure aggregation"),
+            "attacks measured, then DP-SGD, client-level DP with ε accounting, secure aggregation, Paillier, robust "
+            "aggregation"),
     Chapter(7, "07_communication_efficiency", "Communication efficiency", "§3.3, §7.3",
             "bytes per round, compression, client sampling, local steps vs rounds"),
     Chapter(8, "08_finance_and_energy", "Finance and energy", "§6.1, §6.3, §6.4",

@@ -210,7 +210,8 @@ def _shares(weighting, sizes, schedule) -> np.ndarray:
 def run_fedavg(clients, rounds: int, *, lr: float, theta0=None, model: str = "logistic",
                schedule: Schedule = Schedule(epochs=1), optimizer: str = "sgd", mu: float = 0.0,
                server: ServerOptimizer | None = None, weighting="size", aggregate=None, seed: int = 0,
-               test=None, keep_clients: bool = False, progress: bool = False) -> FedHistory:
+               test=None, keep_clients: bool = False, progress: bool = False, client_update=None,
+               cohort=None) -> FedHistory:
     """FedAvg (and FedSGD, FedProx, FedAdam, FedYogi) for ``rounds`` rounds; returns a ``FedHistory``.
 
     ``lr``/``optimizer``/``schedule``/``mu``: local training (see ``local_train``); ``server``:
@@ -220,6 +221,11 @@ def run_fedavg(clients, rounds: int, *, lr: float, theta0=None, model: str = "lo
     aggregation, chapter 06). ``seed`` seeds the batch order when ``schedule.shuffle``.
     ``test``: clients to evaluate the global model on after every round. Ctrl-C stops cleanly
     and returns the rounds done so far (``interrupted=True``).
+    Chapter 06 adds two hooks. ``client_update(theta, X, y, rng) -> local model`` replaces the
+    local training (``lr``/``schedule``/``optimizer``/``mu`` then unused; DP-SGD plugs in here).
+    ``cohort(rng, K) -> client indices`` picks the clients that train in each round (client
+    sampling); only their updates reach ``aggregate``, with their shares renormalised to sum to 1
+    (an empty cohort passes empty arrays); with ``keep_clients`` absent clients' rows are NaN.
     """
     loss = loss_named(model)
     names, pairs = v.clients(clients, labels01=loss.labels01)
@@ -233,6 +239,8 @@ def run_fedavg(clients, rounds: int, *, lr: float, theta0=None, model: str = "lo
     if not isinstance(server, ServerOptimizer):
         raise TypeError(f"server must be a ServerOptimizer, got {type(server).__name__}")
     aggregate = _weighted_mean if aggregate is None else v.function("aggregate", aggregate)
+    client_update = None if client_update is None else v.function("client_update", client_update)
+    cohort = None if cohort is None else v.function("cohort", cohort)
     rng = np.random.default_rng(v.seed("seed", seed))
     keep_clients, progress = v.flag("keep_clients", keep_clients), v.flag("progress", progress)
     theta = np.zeros(p) if theta0 is None else v.vector("theta0", theta0, p)
@@ -258,16 +266,25 @@ def run_fedavg(clients, rounds: int, *, lr: float, theta0=None, model: str = "lo
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for _ in range(rounds):
-                local = np.array([_train(theta, X, y, schedule.batches(len(y), rng), loss.grad, lr, optimizer,
-                                         mu, theta, 1e-8) for X, y in pairs])
+                chosen = np.arange(len(pairs)) if cohort is None else _cohort_indices(cohort(rng, len(pairs)), len(pairs))
+                if client_update is None:
+                    local = [_train(theta, *pairs[k], schedule.batches(len(pairs[k][1]), rng), loss.grad, lr, optimizer,
+                                    mu, theta, 1e-8) for k in chosen]
+                else:
+                    local = [client_update(theta.copy(), *pairs[k], rng) for k in chosen]
+                local = np.array(local, dtype=float).reshape(len(chosen), p)
+                part = shares if cohort is None else (shares[chosen] / shares[chosen].sum() if len(chosen)
+                                                      else shares[chosen])
                 if np.isfinite(local).all():
-                    theta = server._apply(theta, np.asarray(aggregate(local - theta, shares), dtype=float), state)
+                    theta = server._apply(theta, np.asarray(aggregate(local - theta, part), dtype=float), state)
                 if not (np.isfinite(local).all() and np.isfinite(theta).all()):
                     diverged = True
                     break
                 server_path.append(theta)
                 if keep_clients:
-                    local_path.append(local)
+                    full = np.full((len(pairs), p), np.nan)
+                    full[chosen] = local
+                    local_path.append(full)
                 if test is not None:
                     evals.append(evaluate(theta, test, model))
                 if bar is not None:
@@ -285,6 +302,14 @@ def run_fedavg(clients, rounds: int, *, lr: float, theta0=None, model: str = "lo
                       clients=np.array(local_path).reshape(-1, len(pairs), p) if keep_clients else None,
                       loss=metric("loss"), accuracy=metric("accuracy"), client_loss=metric("client_loss"),
                       client_accuracy=metric("client_accuracy"), interrupted=interrupted, diverged=diverged)
+
+
+def _cohort_indices(chosen, K: int) -> np.ndarray:
+    idx = np.asarray(chosen)
+    if idx.ndim != 1 or (len(idx) and idx.dtype.kind not in "iu") or len(np.unique(idx)) != len(idx) \
+            or (len(idx) and (idx.min() < 0 or idx.max() >= K)):
+        raise ValueError(f"cohort must return distinct client indices in [0, {K}), got {_shown(chosen)}")
+    return np.sort(idx.astype(int))
 
 
 # ---- evaluation and federated statistics -------------------------------------------------------------

@@ -44,20 +44,26 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class _ManagedPopen(subprocess.Popen):
+    """``subprocess.Popen`` that makes the worker die with its parent and remembers it. A subclass,
+    not a function: TFF annotates ``subprocess.Popen[bytes]`` when it creates a new execution
+    context (e.g. ``tff.backends.test.create_sync_test_cpp_execution_context``, chapter 06)."""
+
+    def __init__(self, args, **kwargs):
+        if sys.platform.startswith("linux"):
+            kwargs.setdefault("preexec_fn", _die_with_parent)
+        super().__init__(args, **kwargs)
+        with _lock:
+            _workers.append(self)
+
+
 class _ManagedSubprocess:
     """Stands in for the ``subprocess`` module inside TFF's executor factory."""
 
+    Popen = _ManagedPopen  # noqa: N815 (the name TFF calls)
+
     def __getattr__(self, name):
         return getattr(subprocess, name)
-
-    @staticmethod
-    def Popen(args, **kwargs):  # noqa: N802 (the name TFF calls)
-        if sys.platform.startswith("linux"):
-            kwargs.setdefault("preexec_fn", _die_with_parent)
-        process = subprocess.Popen(args, **kwargs)
-        with _lock:
-            _workers.append(process)
-        return process
 
 
 def manage_tff_workers() -> None:

@@ -64,6 +64,9 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False, tenso
         raise ValueError("tensorflow=False needs tff=False: TFF runs on TensorFlow")
     # Must happen before TensorFlow's first import, or its C++ logging already started.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # gRPC (TFF talks to its worker through it) logs an INFO line to stderr whenever a process forks
+    # while its threads run, e.g. when TFF's test context starts a second worker (chapter 06).
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
     import numpy as np
     import plotly.io as pio
