@@ -14,7 +14,8 @@ sides agree on before training (the method, p, bits, k, how tensors are cut) is 
 * ``sign``: one bit per number and one float32 scale, mean |x| (scaled sign: Karimireddy et al., 2019);
 * ``top_k``: the k largest |x| as float32 values with their indices;
 * ``random_k``: k coordinates drawn from a seed the message carries, so only the values and the
-  seed travel (the random mask of Konečný et al., 2016); ``unbiased`` scales them by p/k.
+  seed travel (the trick of Konečný et al.'s random masks, 2016); ``unbiased`` scales them by p/k,
+  their unbiased random subsampling.
 
 ``Uplink`` is the ``aggregate=`` hook of ``utils.fedcore.run_fedavg``: each client's update goes
 through a compressor (with error feedback if asked: what compression dropped is kept by the client
