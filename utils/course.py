@@ -48,7 +48,7 @@ PLAN = (
     Chapter(7, "07_communication_efficiency", "Communication efficiency", "§3.3, §7.3",
             "bytes per round, compression, client sampling, local steps vs rounds"),
     Chapter(8, "08_finance_and_energy", "Finance and energy", "§6.1, §6.3, §6.4",
-            "fraud detection across banks, load forecasting across utilities"),
+            "credit risk across banks, vertical FL with private set intersection, load forecasting across utilities"),
     Chapter(9, "09_scaling_out", "Scaling out", "§8", "the same training on TFF workers over gRPC; checkpoint and resume"),
     Chapter(10, "10_outlook_and_faq", "Outlook and FAQ", "§8, §9",
             "open problems, the FAQ as a self-check quiz, glossary (English/中文), corrected references"),
