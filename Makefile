@@ -116,8 +116,11 @@ test-binder: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests/test_binder.py
 
 # Figures, never timed tests: each notebook's wall time and peak memory, then chapter 05's table.
+# Times every chapter (data/bench.json, committed: the instructor guide's run times come from it),
+# then regenerates INSTRUCTOR.md from those figures.
 bench: $(STAMP)
-	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.bench --json data/bench.json
+	$(BIN)/python -m tools.guide
 	$(BIN)/python -m tools.case_study_table
 
 # Mutation testing (slow, not CI): mutmut in its own venv that borrows every other package from $(VENV).

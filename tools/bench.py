@@ -174,8 +174,9 @@ def _cleanup(pids: set[int], run_id: str) -> list[str]:
 
 
 def bench_notebook(path: Path, cell_timeout: int = CELL_TIMEOUT_S, interval: float = SAMPLE_EVERY_S,
-                   kernel_name: str = "python3") -> Result:
-    """Execute one notebook (outputs discarded) while sampling its kernel tree's memory."""
+                   kernel_name: str = "python3", store: Path | None = None) -> Result:
+    """Execute one notebook while sampling its kernel tree's memory; with ``store``, the executed
+    notebook (outputs included, failed or not) is written there under the same file name."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -232,6 +233,9 @@ def bench_notebook(path: Path, cell_timeout: int = CELL_TIMEOUT_S, interval: flo
             if pid:
                 sampler.pids.add(pid)
             res.killed = _cleanup(sampler.pids, run_id)
+            if store is not None:
+                Path(store).mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, Path(store) / path.name)
         if not res.ok:
             klog.seek(0)
             tail = klog.read().decode(errors="replace").strip().splitlines()[-8:]
@@ -290,6 +294,7 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb in order")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT_S, help="seconds per cell (900)")
+    ap.add_argument("--store", type=Path, metavar="DIR", help="also write each executed notebook into DIR")
     args = ap.parse_args(argv)
 
     nbs = [p.resolve() for p in args.notebooks] or default_notebooks()
@@ -306,7 +311,7 @@ def main(argv=None) -> int:
     results = []
     for p in nbs:
         print(f"running {p.name} ...", flush=True)
-        results.append(bench_notebook(p, cell_timeout=args.cell_timeout))
+        results.append(bench_notebook(p, cell_timeout=args.cell_timeout, store=args.store))
     print()
     print_table(results)
     if args.json:
