@@ -27,7 +27,7 @@ import numpy as np
 
 from utils import validate as v
 from utils.compression import Uplink
-from utils.fedcore import ServerOptimizer, run_fedavg, sample_clients
+from utils.fedcore import ServerOptimizer, _score_pairs, run_fedavg, sample_clients  # _score_pairs: evaluate without re-validating every round
 from utils.local_training import Schedule
 from utils.models import loss_named
 
@@ -124,7 +124,7 @@ def run_measured(clients, rounds: int, *, lr: float, schedule: Schedule = Schedu
     nan = {"loss": np.nan, "accuracy": np.nan}
 
     def score(th):
-        return _score(th, test_pairs, loss), (nan if val_pairs is None else _score(th, val_pairs, loss))
+        return _score_pairs(th, test_pairs, loss), (nan if val_pairs is None else _score_pairs(th, val_pairs, loss))
 
     path, evals, down, up, chosen = [theta], [score(theta)], [0], [0], []
     diverged = False
@@ -177,18 +177,6 @@ def run_measured(clients, rounds: int, *, lr: float, schedule: Schedule = Schedu
                        val_accuracy=np.array([f["accuracy"] for _, f in evals]),
                        down_bytes=np.array(down, dtype=np.int64), up_bytes=np.array(up, dtype=np.int64),
                        clients_per_round=m, participants=chosen, diverged=diverged)
-
-
-def _score(theta, pairs, loss) -> dict:
-    """``fedcore.evaluate`` on test pairs validated once (the same sums, without re-checking every round)."""
-    n = np.array([len(y) for _, y in pairs], dtype=float)
-    losses = np.array([loss.loss(theta, X, y) for X, y in pairs])
-    if loss.labels01:
-        accs = np.array([np.mean(((X @ theta[:-1] + theta[-1]) > 0) == (y == 1)) for X, y in pairs])
-    else:
-        accs = np.full(len(pairs), np.nan)
-    return {"loss": float(n @ losses / n.sum()), "accuracy": float(n @ accs / n.sum()),
-            "client_loss": losses, "client_accuracy": accs}
 
 
 def _runs(runs) -> list:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from utils import validate as v
-from utils.download import DataUnavailable, dataset_dir, fetch_verified
+from utils.download import SOURCES, dataset_dir, fetch_verified, real_or_stand_in
 
 __all__ = ["DATASET", "FILE", "MD5", "BASE_URL", "COLUMNS", "LABEL", "SOURCES", "PAY_COLUMNS", "BILL_COLUMNS",
            "PAID_COLUMNS", "FEATURE_NAMES", "EDUCATION_GROUPS", "education_group", "fetch_credit", "parse_credit_csv", "CreditData", "load_credit",
@@ -33,7 +33,6 @@ BILL_COLUMNS = tuple(f"BILL_AMT{i}" for i in range(1, 7))            # bill stat
 PAID_COLUMNS = tuple(f"PAY_AMT{i}" for i in range(1, 7))             # amounts paid
 COLUMNS = ("ID", "LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE") + PAY_COLUMNS + BILL_COLUMNS \
     + PAID_COLUMNS + (LABEL,)
-SOURCES = ("auto", "real", "synthetic")
 
 # The model's inputs (``model_features``). SEX is left out on purpose (chapter 08 says why);
 # EDUCATION is left out because it names the bank a client belongs to in the chapter's split.
@@ -116,21 +115,17 @@ def load_credit(source: str = "auto", data_dir=None, seed: int = 0, base_url: st
     data_dir = None if data_dir is None else v.path("data_dir", data_dir)
     seed = v.seed("seed", seed)
     v.positive("timeout", timeout)
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://", "file:")):
-        raise ValueError(f"base_url must be an http(s):// or file: URL, got {base_url!r}")
-    if source == "synthetic":
-        return _standin(seed, "Synthetic stand-in for the credit data (requested with source='synthetic'): "
-                              "calibrated from the real file, but not real clients.")
-    try:
-        path = fetch_credit(data_dir, base_url=base_url, timeout=timeout)
-    except DataUnavailable as err:
-        if source == "real":
-            raise
-        return _standin(seed, f"Using a SYNTHETIC STAND-IN for the credit data because {err.reason}. It copies "
-                              "each education group's size, default rate and column distributions from the "
-                              "real file, so every cell runs, but the numbers are not those of real clients.")
-    return CreditData(frame=parse_credit_csv(path), source="real",
-                      note=f"Real UCI credit-card data (md5-verified) from {path.parent}.")
+    v.url("base_url", base_url)
+    return real_or_stand_in(
+        source, lambda: fetch_credit(data_dir, base_url=base_url, timeout=timeout),
+        lambda path: CreditData(frame=parse_credit_csv(path), source="real",
+                            note=f"Real UCI credit-card data (md5-verified) from {path.parent}."),
+        lambda note: _standin(seed, note),
+        requested="Synthetic stand-in for the credit data (requested with source='synthetic'): "
+                  "calibrated from the real file, but not real clients.",
+        fallback="Using a SYNTHETIC STAND-IN for the credit data because {reason}. It copies "
+                 "each education group's size, default rate and column distributions from the "
+                 "real file, so every cell runs, but the numbers are not those of real clients.")
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:

@@ -8,14 +8,12 @@ its ``note`` says which and why. ``load_heart_disease`` adds FLamby's preprocess
 from __future__ import annotations
 
 from utils import validate as v
-from utils.download import DataUnavailable
+from utils.download import SOURCES, real_or_stand_in
 from utils.flamby import STANDARDIZE_CHOICES, FederatedSplit, flamby_split
 from utils.heart import BASE_URL, RawHeartData, check_hospitals, fetch_heart_disease, parse_raw_file
 from utils.twin import HeartDiseaseTwin
 
 __all__ = ["SOURCES", "load_raw", "load_heart_disease"]
-
-SOURCES = ("auto", "real", "synthetic")
 
 
 def _synthetic(seed: int, hospitals, note: str) -> RawHeartData:
@@ -36,24 +34,21 @@ def load_raw(source: str = "auto", data_dir=None, seed: int = 0, base_url: str =
     seed = v.seed("seed", seed)
     data_dir = None if data_dir is None else v.path("data_dir", data_dir)
     v.positive("timeout", timeout)
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://", "file:")):
-        raise ValueError(f"base_url must be an http(s):// or file: URL, got {base_url!r}")
-    if source == "synthetic":
-        return _synthetic(seed, hospitals, (
-            "Synthetic twin of the four hospitals (requested with source='synthetic'): "
-            "same sizes and per-hospital statistics as the real files, but not real patients."))
-    try:
-        paths = fetch_heart_disease(data_dir, base_url=base_url, timeout=timeout, hospitals=hospitals)
-    except DataUnavailable as err:
-        if source == "real":
-            raise
-        return _synthetic(seed, hospitals, (
-            f"Using the synthetic twin instead of the real UCI files because {err.reason}. "
-            "It mimics each hospital's statistics, so exercises run, but numbers will differ "
-            "from the real data and from FLamby's published results."))
-    folder = next(iter(paths.values())).parent
-    return RawHeartData(frames={h: parse_raw_file(p) for h, p in paths.items()}, source="real",
-                        note=f"Real UCI Heart Disease files (md5-verified) from {folder}.")
+    v.url("base_url", base_url)
+
+    def real(paths):
+        folder = next(iter(paths.values())).parent
+        return RawHeartData(frames={h: parse_raw_file(p) for h, p in paths.items()}, source="real",
+                            note=f"Real UCI Heart Disease files (md5-verified) from {folder}.")
+
+    return real_or_stand_in(
+        source, lambda: fetch_heart_disease(data_dir, base_url=base_url, timeout=timeout, hospitals=hospitals),
+        real, lambda note: _synthetic(seed, hospitals, note),
+        requested="Synthetic twin of the four hospitals (requested with source='synthetic'): "
+                  "same sizes and per-hospital statistics as the real files, but not real patients.",
+        fallback="Using the synthetic twin instead of the real UCI files because {reason}. "
+                 "It mimics each hospital's statistics, so exercises run, but numbers will differ "
+                 "from the real data and from FLamby's published results.")
 
 
 def load_heart_disease(source: str = "auto", standardize="center", data_dir=None, seed: int = 0,

@@ -21,7 +21,7 @@ from pathlib import Path
 from utils import validate as v
 
 __all__ = ["ENV_DATA_DIR", "DataUnavailable", "repo_root", "dataset_dir", "md5_of_file",
-           "write_atomically", "fetch_verified"]
+           "write_atomically", "fetch_verified", "SOURCES", "real_or_stand_in"]
 
 ENV_DATA_DIR = "FLCOURSE_DATA_DIR"
 
@@ -114,9 +114,35 @@ def fetch_verified(files: dict, base_url: str, folder, timeout: float = 10.0) ->
     ``base_url + file name`` for any that is missing or corrupted. Raises ``DataUnavailable``."""
     if not isinstance(files, dict) or not files:
         raise TypeError(f"files must be a non-empty dict {{file name: md5}}, got {files!r}")
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://", "file:")):
-        raise ValueError(f"base_url must be an http(s):// or file: URL, got {base_url!r}")
+    v.url("base_url", base_url)
     timeout = v.positive("timeout", timeout)
     folder = v.path("folder", folder)
     return {name: _fetch_one(name, md5, base_url.rstrip("/") + "/" + name, folder, timeout)
             for name, md5 in files.items()}
+
+
+SOURCES = ("auto", "real", "synthetic")
+
+
+def real_or_stand_in(source: str, fetch, real, stand_in, requested: str, fallback: str):
+    """Every loader's policy (heart, credit, power) in one place.
+
+    ``source="synthetic"``: ``stand_in(requested)``. Otherwise ``real(fetch())``; when ``fetch`` raises
+    ``DataUnavailable``, ``"real"`` re-raises it and ``"auto"`` returns ``stand_in(note)`` with
+    ``note = fallback.format(reason=...)``, so the notebook announces the stand-in and says why.
+    """
+    v.choice("source", source, SOURCES)
+    for name, f in (("fetch", fetch), ("real", real), ("stand_in", stand_in)):
+        v.function(name, f)
+    v.text("requested", requested)
+    if "{reason}" not in v.text("fallback", fallback):
+        raise ValueError(f"fallback must contain '{{reason}}', got {fallback!r}")
+    if source == "synthetic":
+        return stand_in(requested)
+    try:
+        found = fetch()
+    except DataUnavailable as err:
+        if source == "real":
+            raise
+        return stand_in(fallback.format(reason=err.reason))
+    return real(found)

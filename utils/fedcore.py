@@ -321,6 +321,12 @@ def evaluate(theta, clients, model: str = "logistic") -> dict:
     client (accuracy at threshold 0.5; NaN for the "mse" model).
     """
     loss, _, pairs, theta, _ = _federation(theta, clients, model)
+    return _score_pairs(theta, pairs, loss)
+
+
+def _score_pairs(theta: np.ndarray, pairs: list, loss) -> dict:
+    """``evaluate``'s sums on pairs already checked (by ``evaluate``, or once by a caller that scores
+    every round): ``loss`` is a ``utils.models`` loss (``loss_named``)."""
     n = np.array([len(y) for _, y in pairs], dtype=float)
     losses = np.array([loss.loss(theta, X, y) for X, y in pairs])
     if loss.labels01:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from utils import validate as v
-from utils.download import DataUnavailable, dataset_dir, fetch_verified
+from utils.download import SOURCES, dataset_dir, fetch_verified, real_or_stand_in
 
 __all__ = ["DATASET", "FILE", "MD5", "CSV_NAME", "CSV_MD5", "BASE_URL", "ZONES", "ZONE_NAMES", "WEATHER",
            "COLUMNS", "SOURCES", "fetch_power", "parse_power_zip", "PowerData", "load_power", "hourly"]
@@ -31,7 +31,6 @@ ZONES = ("zone1", "zone2", "zone3")
 ZONE_NAMES = {"zone1": "Zone 1", "zone2": "Zone 2", "zone3": "Zone 3"}
 WEATHER = ("temperature", "humidity", "wind_speed", "general_diffuse_flows", "diffuse_flows")
 COLUMNS = ("time",) + WEATHER + ZONES
-SOURCES = ("auto", "real", "synthetic")
 # The file's headers (two contain a double space) after collapsing white space, and our names.
 _RENAME = {"DateTime": "time", "Temperature": "temperature", "Humidity": "humidity", "Wind Speed": "wind_speed",
            "general diffuse flows": "general_diffuse_flows", "diffuse flows": "diffuse_flows",
@@ -99,21 +98,17 @@ def load_power(source: str = "auto", data_dir=None, seed: int = 0, base_url: str
     data_dir = None if data_dir is None else v.path("data_dir", data_dir)
     seed = v.seed("seed", seed)
     v.positive("timeout", timeout)
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://", "file:")):
-        raise ValueError(f"base_url must be an http(s):// or file: URL, got {base_url!r}")
-    if source == "synthetic":
-        return _standin(seed, "Synthetic stand-in for the Tetouan data (requested with source='synthetic'): "
-                              "calibrated from the real file, but not measured consumption.")
-    try:
-        path = fetch_power(data_dir, base_url=base_url, timeout=timeout)
-    except DataUnavailable as err:
-        if source == "real":
-            raise
-        return _standin(seed, f"Using a SYNTHETIC STAND-IN for the Tetouan data because {err.reason}. It copies "
-                              "each zone's seasons, daily and weekly shape, temperature response and noise from "
-                              "the real file, so every cell runs, but the numbers are not measured consumption.")
-    return PowerData(frame=parse_power_zip(path), source="real",
-                     note=f"Real UCI Tetouan power data (md5-verified zip) from {path.parent}.")
+    v.url("base_url", base_url)
+    return real_or_stand_in(
+        source, lambda: fetch_power(data_dir, base_url=base_url, timeout=timeout),
+        lambda path: PowerData(frame=parse_power_zip(path), source="real",
+                            note=f"Real UCI Tetouan power data (md5-verified zip) from {path.parent}."),
+        lambda note: _standin(seed, note),
+        requested="Synthetic stand-in for the Tetouan data (requested with source='synthetic'): "
+                  "calibrated from the real file, but not measured consumption.",
+        fallback="Using a SYNTHETIC STAND-IN for the Tetouan data because {reason}. It copies "
+                 "each zone's seasons, daily and weekly shape, temperature response and noise from "
+                 "the real file, so every cell runs, but the numbers are not measured consumption.")
 
 
 def hourly(frame: pd.DataFrame) -> pd.DataFrame:

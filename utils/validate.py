@@ -111,6 +111,13 @@ def path(name: str, value) -> Path:
     return Path(value).expanduser()
 
 
+def url(name: str, value) -> str:
+    """An http(s):// or file: URL (where a loader downloads from)."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://", "file:")):
+        raise ValueError(f"{name} must be an http(s):// or file: URL, got {_shown(value)}")
+    return value
+
+
 def generator(name: str, value):
     """None or a NumPy random Generator (``np.random.default_rng(seed)``)."""
     if value is not None and not isinstance(value, np.random.Generator):
