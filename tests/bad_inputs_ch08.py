@@ -171,8 +171,9 @@ case("forecast.zone_split", lambda data=None, lags=24: forecast.zone_split(_powe
 case("forecast.ZoneSplit.part", lambda name: _zones().part(name), name=[("valid", ValueError, "'valid'")])
 case("forecast.ZoneSplit.actual", lambda name="test", zone="zone1": _zones().actual(name, zone),
      name=[("x", ValueError)], zone=[("zone4", ValueError, "'zone4'")])
-case("forecast.ZoneSplit.with_history", lambda zone="zone3", days=7: _zones().with_history(zone, days),
-     zone=[("Zone 3", ValueError, "'Zone 3'")], days=[(0, ValueError, "days"), (400, ValueError, "days")])
+case("forecast.ZoneSplit.with_history", lambda zone="zone3", days=7, end=None: _zones().with_history(zone, days, end),
+     zone=[("Zone 3", ValueError, "'Zone 3'")], days=[(0, ValueError, "days"), (400, ValueError, "days")],
+     end=[("2018-01-01", ValueError, "end"), ("not a date", ValueError, "end")])
 case("forecast.forecasts", lambda model=None, split=None, part="test":
      forecast.forecasts(np.zeros(54) if model is None else model, _zones() if split is None else split, part),
      model=[(np.zeros(3), ValueError, "54 entries"), ({"zone1": np.zeros(54)}, ValueError, "no entry")],

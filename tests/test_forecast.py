@@ -74,9 +74,36 @@ def test_with_history_keeps_only_the_last_days(zones):
     times = short.times["train"]["zone3"]
     assert len(times) == 14 * 24 and times[-1] == zones.times["train"]["zone3"][-1]
     assert len(short.part("train")["zone3"][1]) == 14 * 24
-    assert len(short.part("train")["zone1"][1]) == len(zones.part("train")["zone1"][1])   # others untouched
+    assert len(short.part("train")["zone1"][1]) == len(zones.part("train")["zone1"][1])   # others keep their rows
     assert len(zones.part("train")["zone3"][1]) > 14 * 24                                    # original untouched
-    np.testing.assert_array_equal(short.part("test")["zone3"][0], zones.part("test")["zone3"][0])
+    np.testing.assert_array_equal(short.times["test"]["zone3"], zones.times["test"]["zone3"])
+    # the same hours' loads in the file's units, whatever the scale
+    np.testing.assert_allclose(short.actual("test", "zone3"), zones.actual("test", "zone3"))
+
+
+def test_with_history_rescales_from_the_window_only(zones):
+    end = "2017-04-30 23:00"
+    short = zones.with_history("zone3", 7, end)
+    times = short.times["train"]["zone3"]
+    assert len(times) == 7 * 24 and times[-1] == pd.Timestamp(end)
+    # independent computation: the zone's scale is its mean load over the window it keeps
+    full_t = zones.times["train"]["zone3"]
+    keep = (full_t <= pd.Timestamp(end)) & (full_t > pd.Timestamp(end) - pd.Timedelta(days=7))
+    window_load = zones.actual("train", "zone3")[keep]
+    assert short.scale["zone3"] == pytest.approx(window_load.mean())
+    assert short.part("train")["zone3"][1].mean() == pytest.approx(1.0)
+    assert short.scale["zone1"] == zones.scale["zone1"]
+    # the shared standardisation is recomputed from the rows the federation now has
+    X_all = np.vstack([short.unscaled["train"][z][0] for z in ("zone1", "zone2", "zone3")])
+    np.testing.assert_allclose(short.mean, X_all.mean(axis=0))
+    np.testing.assert_allclose(short.part("train")["zone1"][0], (short.unscaled["train"]["zone1"][0] - short.mean) / short.std)
+    assert not np.allclose(short.mean, zones.mean)
+    # lagged loads are re-expressed in the window's scale: lag 0 of the first test row = load of that hour / scale
+    lag0 = zones.feature_names.index("load_t-0")
+    np.testing.assert_allclose(short.unscaled["test"]["zone3"][0][:, lag0] * short.scale["zone3"],
+                               zones.unscaled["test"]["zone3"][0][:, lag0] * zones.scale["zone3"])
+    with pytest.raises(ValueError, match="end"):
+        zones.with_history("zone3", 7, "2017-10-01")
 
 
 def test_weeks_of_the_test_months(zones):

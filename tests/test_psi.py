@@ -87,3 +87,13 @@ def test_blinded_values_resist_the_dictionary():
     assert not sent & {hash_to_group(k) for k in keys}
     with pytest.raises(ValueError, match="values"):
         PSIParty(keys, seed=9).reblind([0])
+
+
+def test_the_output_party_learns_which_of_its_guesses_the_other_holds():
+    """Input inflation: DH-PSI answers for every key A puts in, its own customers or guesses alike;
+    B sees only how many keys A sent."""
+    a, b = ["0900000001", "0900000002"], ["0900000002", "0900000003", "0900000004"]
+    guesses = ["0900000003", "0900000009"]
+    result = dh_psi(a + guesses, b, seed_a=3, seed_b=4)
+    assert result["intersection"] == ["0900000002", "0900000003"]
+    assert result["sent_by_a"] == len(a) + len(guesses)

@@ -58,21 +58,41 @@ class ZoneSplit:
         zone = v.choice("zone", zone, ZONES)
         return self.part(name)[zone][1] * self.scale[zone]
 
-    def with_history(self, zone: str, days: int) -> "ZoneSplit":
-        """A copy in which ``zone`` keeps only the last ``days`` days of its training rows (a utility
-        with a short history); the other zones, the validation and test rows and the standardisation
-        are unchanged."""
+    def with_history(self, zone: str, days: int, end=None) -> "ZoneSplit":
+        """A copy in which ``zone`` keeps only ``days`` days of its training rows, those ending at hour
+        ``end`` (default: its last training hour): a utility with a short history. Everything that was
+        computed from the zone's training rows is recomputed from the window it keeps: its scale (its
+        mean load over the window, which re-expresses its loads and targets in every part) and the
+        shared standardisation (the federation's mean and standard deviation over every zone's training
+        rows, so the other zones' features change a little too). Validation and test hours are the same."""
         zone = v.choice("zone", zone, ZONES)
         days = v.integer("days", days, 1, 366)
-        out = copy.copy(self)
-        out.parts, out.unscaled, out.times = ({p: dict(d) for p, d in x.items()}
-                                              for x in (self.parts, self.unscaled, self.times))
         times = self.times["train"][zone]
-        keep = times > times[-1] - pd.Timedelta(days=days)
-        for store in (out.parts, out.unscaled):
-            X, y = store["train"][zone]
-            store["train"][zone] = (X[keep], y[keep])
+        if end is None:
+            last = times[-1]
+        else:
+            try:
+                last = pd.Timestamp(end)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"end must be a date or time inside the training period, got {end!r}") from error
+            if not times[0] <= last <= times[-1]:
+                raise ValueError(f"end must lie inside the training period {times[0]} … {times[-1]}, got {end!r}")
+        keep = (times <= last) & (times > last - pd.Timedelta(days=days))
+        out = copy.copy(self)
+        out.unscaled, out.times = ({p: dict(d) for p, d in x.items()} for x in (self.unscaled, self.times))
+        out.scale = dict(self.scale)
+        factor = 1.0 / float(self.unscaled["train"][zone][1][keep].mean())   # loads relative to the window's mean
+        lag_cols = [i for i, n in enumerate(self.feature_names) if n.startswith("load_t-")]
+        for p in PARTS:
+            X, y = self.unscaled[p][zone]
+            X = X.copy()
+            X[:, lag_cols] *= factor
+            out.unscaled[p][zone] = (X[keep], y[keep] * factor) if p == "train" else (X, y * factor)
+        out.scale[zone] = self.scale[zone] / factor
         out.times["train"][zone] = times[keep]
+        mean, std = federated_mean_std([out.unscaled["train"][z][0] for z in ZONES])
+        out.mean, out.std = mean, np.where(std > 0, std, 1.0)
+        out.parts = {p: {z: ((X - out.mean) / out.std, y) for z, (X, y) in out.unscaled[p].items()} for p in PARTS}
         return out
 
 

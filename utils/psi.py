@@ -12,8 +12,10 @@ phone number). Three ways, written out:
   hashed keys to a secret exponent, H(x)^a and then (H(x)^a)^b = (H(x)^b)^a. Matching needs both
   secrets, so neither party can test guesses offline (``PSIParty``, ``dh_psi``). It runs in the
   2048-bit group of RFC 3526 (a safe prime p = 2q + 1; hashed keys are squared into the subgroup
-  of order q). A teaching version: exponents are seeded for reproducibility and nothing protects
-  against a party that deviates from the protocol.
+  of order q). The party that receives the output learns the intersection of *its input* with the
+  other list, so it can put guesses into its input and learn which of them the other party holds
+  (input inflation; only the list's length shows it). A teaching version: exponents are seeded for
+  reproducibility and nothing protects against a party that deviates from the protocol.
 """
 from __future__ import annotations
 
@@ -124,7 +126,8 @@ class PSIParty:
 
 
 def dh_psi(keys_a, keys_b, seed_a: int | None = None, seed_b: int | None = None) -> dict:
-    """Run DH-PSI between A (the bank) and B (the retailer); A learns the intersection.
+    """Run DH-PSI between A (the bank) and B (the retailer); A learns the intersection of its input
+    with B's keys (guesses A adds to its input included), and B learns only how many keys A sent.
 
     A → B: H(a_i)^α.  B → A: (H(a_i)^α)^β in A's order, and H(b_j)^β.  A computes (H(b_j)^β)^α and
     keeps its keys whose double-blinded value appears among them. Returns the intersection (A's
