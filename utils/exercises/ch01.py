@@ -88,8 +88,8 @@ q3 = Choice(
               "2.2 gets a sensible probability from the same file."),
         "c": ("ONNX stores the weights in lower precision than Keras, and the error grows with the size of the "
               "inputs.",
-              "The weights are the same float32 numbers (the initializers listed above); precision costs about "
-              "1e-7, not a different diagnosis."),
+              "The weights are the same float32 numbers (the initializers listed above); precision costs float32 "
+              "rounding (the agreement table above), not a different diagnosis."),
         "d": ("The file holds the trained graph only; the training means and standard deviations are not in it, "
               "so raw measurements go in unscaled.",
               "Right. ONNX fixes what each operator computes; what the inputs mean (units, scaling, column order) "

@@ -59,7 +59,7 @@ q2 = Choice(
         "d": ("The data stays split and differs between holders; local steps alternate with aggregation, so the "
               "result need not equal the pooled model.",
               "Right: chapter 03 shows client drift on a loss surface, chapter 05 measures FedAvg against the pooled "
-              "model over 5 seeds, and chapter 01 shows what each hospital loses alone."),
+              "model over several seeds, and chapter 01 shows what each hospital loses alone."),
     },
     correct=("d",),
     hint_text="Where is the data during training, and what does that do to the optimisation?",
