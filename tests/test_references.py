@@ -68,3 +68,36 @@ def test_cite_and_bibliography():
     assert "https://doi.org/10.1561/2200000083" in line and "https://arxiv.org/abs/1912.04977" in line
     assert set(refs.bibliography(["book"]).index) == {r.key for r in refs.REFERENCES if r.kind == "book"}
     assert len(refs.tools_table()) == len(refs.TOOLS)
+
+
+def test_the_works_chapter_08_cites_are_in_the_list():
+    import re
+
+    import nbformat
+
+    from utils.download import repo_root
+
+    nb = nbformat.read(repo_root() / "chapters" / "08_finance_and_energy.ipynb", as_version=4)
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    cited = {"Hardy et al. (2017": ("hardy2017", "arxiv", "1711.10677"),
+             "Meadows 1986": ("meadows1986", "doi", "10.1109/SP.1986.10022"),
+             "Franklin & Hogg 1999": ("huberman1999", "doi", "10.1145/336992.337012"),
+             "Salam & El Hibaoui 2018": ("salam2018", "doi", "10.24432/C5B034"),
+             "RFC 3526": ("rfc3526", "doi", "10.17487/RFC3526"),
+             "Yeh & Lien 2009": ("yeh2009", "doi", "10.1016/j.eswa.2007.12.020"),
+             "Reddi et al., 2021": ("reddi2021", "arxiv", "2003.00295")}
+    for phrase, (key, kind, value) in cited.items():
+        assert phrase in text, f"chapter 08 no longer cites {phrase!r}: update this test"
+        assert getattr(refs.reference(key), kind) == value
+    # the README of the shared Tetouan folder (when the data folder is set) names the same data-set DOI
+    import os
+    from pathlib import Path
+
+    readme = Path(os.environ.get("FLCOURSE_DATA_DIR", "/nonexistent")) / "tetouan-power" / "README.md"
+    if readme.exists():
+        assert re.search(r"10\.24432/C5B034", readme.read_text(encoding="utf-8"))
+
+
+def test_pytorch_federated_is_corrected_to_no_entry_and_names_flsim():
+    row = [c for c in refs.ESSAY_CITATIONS if "PyTorch Federated" in c[0]][0]
+    assert row[1] == () and "FLSim" in row[2] and "Opacus" in row[2] and "not FL" in row[2]

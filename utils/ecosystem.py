@@ -106,7 +106,8 @@ NODES = (
          "In chapter 05 joining the federation lifts some hospitals and not others: what each gives and gets "
          "is a negotiation.", (1, 5), 8.0, -0.5),
     Node("fl", "Federated learning", "联邦学习", "technique",
-         "Training one model on data that stays with its holders: the model travels, the rows do not.",
+         "Training one model on data that stays with its holders: the model and updates computed from the rows "
+         "travel, the rows do not (the updates can still reveal rows: chapters 06, 10).",
          "FedAvg over the four hospitals of chapter 05, in TensorFlow Federated and in NumPy.", (2, 3, 4, 5),
          4.0, 2.5),
     Node("pets", "Privacy-enhancing technologies", "隐私增强技术", "technique",

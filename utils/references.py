@@ -3,9 +3,9 @@ follow (DOI, arXiv id, ISBN or URL), and the essay's citation errors beside the 
 Introduced in chapter 10.
 
 Identifiers are checked by form (``check_identifier``): a DOI starts with ``10.``, an arXiv id is
-``YYMM.NNNNN``, an ISBN-13 must pass its check digit, a URL must be http(s). The entries were checked
-by hand against a publisher's, library's or preprint server's record of each work; the check here
-catches typing errors, not a wrong paper.
+``YYMM.NNNNN``, an ISBN-13 must pass its check digit, a URL must be http(s). That check catches typing
+errors in the form of an identifier; it does not show that an identifier names the right work (nothing here
+looks an identifier up: the course runs offline).
 """
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ REFERENCES = (
     Reference("galtier2019", "preprint", ("Mathieu N. Galtier", "Camille Marini"),
               "Substra: a framework for privacy-preserving, traceable and collaborative Machine Learning",
               "arXiv preprint", 2019, arxiv="1910.11567"),
+    Reference("hardy2017", "preprint", ("Stephen Hardy", "Wilko Henecka", "Hamish Ivey-Law", "Richard Nock",
+                                        "Giorgio Patrini", "Guillaume Smith", "Brian Thorne"),
+              "Private federated learning on vertically partitioned data via entity resolution and additively "
+              "homomorphic encryption", "arXiv preprint", 2017, arxiv="1711.10677",
+              note="Vertical FL with Paillier-encrypted intermediate values (chapter 08)."),
+    Reference("meadows1986", "article", ("Catherine Meadows",),
+              "A more efficient cryptographic matchmaking protocol for use in the absence of a continuously available "
+              "third party", "IEEE Symposium on Security and Privacy 1986", 1986, doi="10.1109/SP.1986.10022",
+              note="Diffie-Hellman private set intersection (chapter 08)."),
+    Reference("huberman1999", "article", ("Bernardo A. Huberman", "Matt Franklin", "Tad Hogg"),
+              "Enhancing privacy and trust in electronic communities",
+              "ACM Conference on Electronic Commerce (EC '99)", 1999, doi="10.1145/336992.337012",
+              note="Diffie-Hellman private set intersection (chapter 08)."),
+    Reference("rfc3526", "standard", ("Tero Kivinen", "Mika Kojo"),
+              "More Modular Exponential (MODP) Diffie-Hellman groups for Internet Key Exchange (IKE)",
+              "IETF, RFC 3526", 2003, doi="10.17487/RFC3526", url="https://www.rfc-editor.org/rfc/rfc3526",
+              note="The 2048-bit group of chapter 08's Diffie-Hellman PSI."),
+    Reference("salam2018", "dataset", ("A. Salam", "A. El Hibaoui"), "Power Consumption of Tetouan City",
+              "UCI Machine Learning Repository, data set 849", 2023, doi="10.24432/C5B034",
+              note="The data set's record (2023); its authors describe it in 'Comparison of Machine Learning "
+                   "Algorithms for the Power Consumption Prediction: Case Study of Tetouan city', 6th International "
+                   "Renewable and Sustainable Energy Conference (IRSEC), 2018, which chapter 08 cites as Salam & El "
+                   "Hibaoui 2018. CC BY 4.0."),
     Reference("yousefpour2021", "preprint", ("Ashkan Yousefpour", "Igor Shilov", "Alexandre Sablayrolles", "et al."),
               "Opacus: User-Friendly Differential Privacy Library in PyTorch", "arXiv preprint", 2021,
               arxiv="2109.12298"),
@@ -195,10 +218,11 @@ ESSAY_CITATIONS = (
      "The authors are Konečný, McMahan, Yu, Richtárik, Suresh and Bacon (2016). Tian Li et al. wrote a later "
      "survey, 'Federated Learning: Challenges, Methods, and Future Directions' (2020)."),
     ("'TensorFlow Federated', Google", (), "Correct as a name; see the tools table for its state today."),
-    ("'PyTorch Federated', Facebook", ("yousefpour2021",),
-     "No such framework: PyTorch has no federated-learning module (torch.distributed is data-centre training). "
-     "Meta publishes FLSim (a PyTorch FL simulator) and Opacus (DP-SGD); PyTorch users train federatedly with "
-     "Flower, PySyft, NVIDIA FLARE, FedML, Fed-BioMed or Substra."),
+    ("'PyTorch Federated', Facebook", (),
+     "PyTorch has no federated-learning module of that name (torch.distributed is data-centre training). "
+     "The nearest is Meta's FLSim, a PyTorch library that "
+     "simulates FL (tools table); Meta's Opacus is DP-SGD for PyTorch, not FL. PyTorch users train federatedly "
+     "with the frameworks of the tools table (Flower, PySyft, NVIDIA FLARE, FedML, Fed-BioMed, Substra)."),
 )
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")

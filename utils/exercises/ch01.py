@@ -21,19 +21,19 @@ AGREEMENT = ("exactly 0", "below 1e-6", "between 1e-6 and 1e-3", "above 1e-3")
 q1 = Choice(
     number=1,
     options={
-        "a": ("An arrow from hardware to software.",
+        "a": ("An arrow from hardware to software: models cannot be trained without chips and clusters.",
               "The diagram has that one (its first arrow), and it is the least contested: software runs on hardware."),
-        "b": ("An arrow from policy and law to the data: the rules that decide whether records may move at all.",
+        "b": ("An arrow from talent to talent exchange: a federation needs people who can run it at every site.",
+              "The diagram has it. It is a fair point that the direction is odd (exchange trains talent), but it "
+              "is not what a federation of hospitals most needs."),
+        "c": ("An arrow from policy and law to the data: the rules that decide whether records may move at all.",
               "Right: in the diagram 'Policy and regulation' is a dead end reached only from 'Technical standards'. "
               "For a federation of hospitals the law is the cause, not a consequence: it is why the records stay "
               "where they are, and why federated learning exists (section 3)."),
-        "c": ("An arrow from talent to talent exchange.",
-              "The diagram has it. It is a fair point that the direction is odd (exchange trains talent), but it "
-              "is not what a federation of hospitals most needs."),
-        "d": ("An arrow from data resources to open-source projects.",
+        "d": ("An arrow from data resources to open-source projects: shared code is how institutions cooperate.",
               "The diagram has it, and it is dubious rather than missing: open-source projects are software."),
     },
-    correct=("b",),
+    correct=("c",),
     hint_text="Follow the arrows out of 'Policy and regulation'. What keeps the four hospitals' records apart?",
 )
 
@@ -79,20 +79,23 @@ q2 = Prediction(
 q3 = Choice(
     number=3,
     options={
-        "a": ("onnxruntime computes a different function than Keras.",
-              "The check above shows the opposite: on the same inputs the two agree to about 1e-7."),
-        "b": ("The file holds the trained graph only; the standardisation (the means and standard deviations the "
-              "model was trained with) is not in it, so raw measurements go into the model unscaled.",
+        "a": ("onnxruntime computes a different function than Keras: its kernels round differently, and the "
+              "differences add up over the layers.",
+              "The check above shows the opposite: on the same inputs the two agree to float32 rounding."),
+        "b": ("The model was trained on other hospitals' patients, so it cannot score a Cleveland patient without "
+              "being fine-tuned there first.",
+              "Cleveland's patients were among the training rows; and the copy of the same patient used in section "
+              "2.2 gets a sensible probability from the same file."),
+        "c": ("ONNX stores the weights in lower precision than Keras, and the error grows with the size of the "
+              "inputs.",
+              "The weights are the same float32 numbers (the initializers listed above); precision costs float32 "
+              "rounding (the agreement table above), not a different diagnosis."),
+        "d": ("The file holds the trained graph only; the training means and standard deviations are not in it, "
+              "so raw measurements go in unscaled.",
               "Right. ONNX fixes what each operator computes; what the inputs mean (units, scaling, column order) "
               "is outside the file unless you put it into the graph, which the next cell does."),
-        "c": ("The model was trained on other hospitals, so it cannot score a Cleveland patient.",
-              "Cleveland's patients were among the training rows; and a scaled copy of the same patient gets a "
-              "sensible probability from the same file."),
-        "d": ("ONNX stores weights in lower precision than Keras.",
-              "The weights are the same float32 numbers (the initializers listed above); precision costs 1e-7, "
-              "not a different diagnosis."),
     },
-    correct=("b",),
+    correct=("d",),
     hint_text="List what the ONNX file declares about its input. Is there a mean or a unit anywhere?",
 )
 
@@ -103,22 +106,51 @@ def _probabilities(model, X) -> np.ndarray:
     return np.asarray(model.predict(np.asarray(X, dtype=np.float32), verbose=0)).ravel()
 
 
-def _check_q4(onnx13_opset, p13, model, X_test):
+def _file_opset(path) -> int:
+    import onnx
+
+    versions = {o.domain: o.version for o in onnx.load(str(path)).opset_import}
+    assert "" in versions or "ai.onnx" in versions, f"{path} declares no opset for the default ('') domain."
+    return int(versions.get("", versions.get("ai.onnx")))
+
+
+def _run_file(path, X) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return np.asarray(session.run(None, {name: np.asarray(X, dtype=np.float32)})[0], dtype=float).ravel()
+
+
+def _check_q4(path13, onnx13_opset, p13, model, X_test):
+    from pathlib import Path
+
     from utils.exercises import number
 
+    assert isinstance(path13, (str, Path)), f"path13 should be the path of the file you wrote, got {path13!r}."
+    path = Path(path13)
+    assert path.is_file(), f"there is no file at {path}; write the opset-13 export there (output_path=...)."
     opset = number(onnx13_opset, "onnx13_opset")
-    assert opset != 17, "that is still the default opset 17; convert with opset=13."
-    assert opset == 13, f"onnx13_opset is {onnx13_opset!r}; read the version of the default ('') domain in the " \
-                        "file's opset_import."
+    declared = _file_opset(path)       # read from the file itself, not from what was typed
+    assert declared != 17, f"{path.name} declares opset 17, the default; convert again with opset=13."
+    assert declared == 13, f"{path.name} declares opset {declared}; convert with opset=13."
+    assert opset == declared, (f"onnx13_opset is {onnx13_opset!r}, but the file declares opset {declared} for the "
+                               "default ('') domain: read it from onnx.load(path13).opset_import.")
     p = np.asarray(p13, dtype=float).ravel()
     assert p.shape == (5,), f"p13 should hold 5 probabilities (the first 5 test patients), got shape {p.shape}."
     assert np.isfinite(p).all(), "p13 contains NaN or infinity."
     assert not np.isin(p, (0.0, 1.0)).all(), "p13 holds 0/1 labels; give the probabilities the file computes."
+    from_file = _run_file(path, np.asarray(X_test)[:5])   # the file, run again here in onnxruntime
     expected = _probabilities(model, np.asarray(X_test)[:5])
-    assert np.abs(p - expected).max() < 1e-5, (
-        f"p13 differs from the model's probabilities by up to {np.abs(p - expected).max():.2g}; run the opset-13 "
-        "file on X_test[:5] (the scaled test patients, float32).")
-    print(f"The opset-13 file and Keras agree to {np.abs(p - expected).max():.1e} on five patients.")
+    assert np.abs(from_file - expected).max() < 1e-5, (
+        f"the file at {path.name} computes probabilities up to {np.abs(from_file - expected).max():.2g} away from "
+        "the model's: export `model` itself (not another model) with opset 13.")
+    assert np.abs(p - from_file).max() < 1e-5, (
+        f"p13 differs from what the file computes on X_test[:5] by up to {np.abs(p - from_file).max():.2g}; run the "
+        "opset-13 file in onnxruntime on X_test[:5] (the scaled test patients, float32).")
+    print(f"The file {path.name} declares opset {declared}; run again here in onnxruntime, it agrees with your p13 "
+          f"and with Keras to {max(np.abs(p - expected).max(), np.abs(from_file - expected).max()):.1e} on five "
+          "patients.")
 
 
 @lru_cache(maxsize=1)
@@ -146,21 +178,43 @@ def _context():
             "folder": Path(tempfile.mkdtemp(prefix="ch01_q4_")), "model": model, "X_test": X_test}
 
 
+@lru_cache(maxsize=1)
+def _example_files():
+    """Files the wrong answers point at: an opset-13 and an opset-17 export of the context model."""
+    import tempfile
+    from pathlib import Path
+
+    from utils import interop
+
+    model, X_test, _ = _context_data()
+    folder = Path(tempfile.mkdtemp(prefix="ch01_q4_examples_"))
+    files = {}
+    for opset in (13, 17):
+        files[opset] = folder / f"heart_opset{opset}.onnx"
+        interop.export_onnx(model, files[opset], opset=opset)
+    return files
+
+
 def _wrong_q4():
     model, X_test, _ = _context_data()
     right = _probabilities(model, X_test[:5])
-    return [({"onnx13_opset": 17, "p13": right}, "opset 17"),
-            ({"onnx13_opset": 13, "p13": (right > 0.5).astype(float)}, "0/1 labels"),
-            ({"onnx13_opset": 13, "p13": _probabilities(model, X_test[5:10])}, "differs from the model's probabilities"),
-            ({"onnx13_opset": 13, "p13": right[:3]}, "5 probabilities"),
-            ({"onnx13_opset": "thirteen", "p13": right}, "one number")]
+    files = _example_files()
+    return [({"path13": files[17], "onnx13_opset": 13, "p13": right}, "declares opset 17"),
+            ({"path13": files[13], "onnx13_opset": 17, "p13": right}, "but the file declares opset 13"),
+            ({"path13": files[13].with_name("missing.onnx"), "onnx13_opset": 13, "p13": right}, "there is no file"),
+            ({"path13": None, "onnx13_opset": 13, "p13": right}, "path of the file"),
+            ({"path13": files[13], "onnx13_opset": 13, "p13": (right > 0.5).astype(float)}, "0/1 labels"),
+            ({"path13": files[13], "onnx13_opset": 13, "p13": _probabilities(model, X_test[5:10])},
+             "differs from what the file computes"),
+            ({"path13": files[13], "onnx13_opset": 13, "p13": right[:3]}, "5 probabilities"),
+            ({"path13": files[13], "onnx13_opset": "thirteen", "p13": right}, "one number")]
 
 
 q4 = Question(
-    number=4, variables=("onnx13_opset", "p13", "model", "X_test"), check_fn=_check_q4,
+    number=4, variables=("path13", "onnx13_opset", "p13", "model", "X_test"), check_fn=_check_q4,
     hint_text="tf2onnx.convert.from_keras(model, input_signature=..., opset=13, output_path=...) writes the file; "
               "onnx.load(path).opset_import lists (domain, version) pairs; ort.InferenceSession(path).run(None, "
-              "{'patients': X_test[:5]}) runs it.",
+              "{'patients': X_test[:5]}) runs it. The check opens your file again and runs it itself.",
     solution_code="""
 spec = (tf.TensorSpec((None, X_test.shape[1]), tf.float32, name="patients"),)
 path13 = folder / "heart_opset13.onnx"

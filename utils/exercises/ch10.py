@@ -16,20 +16,24 @@ from utils.exercises import Choice, Prediction, Question, number
 q1 = Choice(
     number=1,
     options={
-        "a": ("Training on many GPUs in one data centre, with the data split across machines to go faster.",
+        "a": ("Several holders train one model: each trains where its data is, model updates travel, and a "
+              "server combines them, round after round.",
+              "Right, and chapters 02-05 build exactly that: broadcast, local training, weighted aggregation "
+              "(FedAvg), checked against TensorFlow Federated. The updates are computed from the data, so what "
+              "they reveal is a separate question (question 4)."),
+        "b": ("Training on many GPUs in one data centre, with the data split across the machines so that each "
+              "epoch runs faster.",
               "That is distributed training: one owner, data shuffled wherever it is fastest, identically distributed "
               "by construction. Federated learning starts from data that *may not* move (chapter 01, section 3)."),
-        "b": ("Several holders train one model together: each trains on its own data where it is, only model updates "
-              "travel, and a server combines them into the next global model, round after round.",
-              "Right, and chapters 02-05 build exactly that: broadcast, local training, weighted aggregation "
-              "(FedAvg), checked against TensorFlow Federated."),
-        "c": ("Each holder encrypts its data and sends it to a server, which trains on the ciphertexts.",
+        "c": ("Each holder encrypts its records and sends them to a server, which trains the model on the "
+              "ciphertexts without decrypting them.",
               "That describes training on encrypted data (homomorphic encryption), a different and far slower "
-              "technique; in FL the data is not sent at all."),
-        "d": ("Each holder trains its own model and keeps it; nothing is combined.",
+              "technique; in FL the records are not sent, updates computed from them are."),
+        "d": ("Each holder trains its own model on its own records and keeps it; the models are compared, but "
+              "never combined into one.",
               "That is the 'alone' baseline of chapter 01, section 3.2, which federated learning exists to beat."),
     },
-    correct=("b",),
+    correct=("a",),
     hint_text="What moves between the parties, and what never does?",
 )
 
@@ -38,24 +42,26 @@ q1 = Choice(
 q2 = Choice(
     number=2,
     options={
-        "a": ("After aggregating the updates, the server trains the global model once more on the global data.",
+        "a": ("After aggregating the updates, the server trains the global model once more on the global data, "
+              "so the result is the pooled model.",
               "That step is in the essay's §3.2 ('global training on global data'), and it is wrong: in FL there is "
               "no global data at the server; if there were, no federation would be needed (chapter 03 fixes the "
               "essay's formulas)."),
-        "b": ("The data stays distributed and differs between holders (non-IID); training alternates local steps and "
-              "aggregation, so the result depends on local steps, weighting and heterogeneity, and need not equal "
-              "the pooled model.",
-              "Right: chapter 03 shows client drift on a loss surface, chapter 05 measures FedAvg against the pooled "
-              "model over 5 seeds, and chapter 01 shows what each hospital loses alone."),
-        "c": ("FL always reaches exactly the accuracy of the pooled model; it only differs in where the data is.",
+        "b": ("FL always reaches exactly the accuracy of the pooled model; it differs from pooled training only in "
+              "where the data is kept.",
               "Only in special cases (FedSGD with full batches equals centralised gradient descent, chapter 03). With "
               "local steps on non-IID data the federated model can fall short of, or in a per-hospital mean even "
               "beat, the pooled one (chapter 05)."),
-        "d": ("FL needs no server at all.",
+        "c": ("FL needs no server at all: the holders exchange their models with each other and each keeps its "
+              "own average.",
               "The course's FL has a server that aggregates. Serverless (peer-to-peer) variants exist, but they are "
               "not what the essay or the course describe."),
+        "d": ("The data stays split and differs between holders; local steps alternate with aggregation, so the "
+              "result need not equal the pooled model.",
+              "Right: chapter 03 shows client drift on a loss surface, chapter 05 measures FedAvg against the pooled "
+              "model over several seeds, and chapter 01 shows what each hospital loses alone."),
     },
-    correct=("b",),
+    correct=("d",),
     hint_text="Where is the data during training, and what does that do to the optimisation?",
 )
 
@@ -64,25 +70,27 @@ q2 = Choice(
 q3 = Choice(
     number=3,
     options={
-        "a": ("All of them are vertical: each party holds different people.",
+        "a": ("All of them are vertical: each party holds different people, so before training the parties must "
+              "first find the people they share.",
               "Different people with the same features is the *horizontal* case; vertical means different features "
               "of the same people."),
-        "b": ("The four hospitals and Tetouan's three electricity zones are horizontal (same measurements, different "
-              "patients or zones); a bank and a partner holding other information about the same customers is "
-              "vertical, and needs a private set intersection first.",
-              "Right: chapters 05 and 08 run the horizontal cases; chapter 08 the vertical one (chapter 01 names "
-              "the settings)."),
-        "c": ("All of them are horizontal, because every party has a label.",
+        "b": ("All of them are horizontal: every party holds a label, so every party can train the whole model on "
+              "its own rows.",
               "In vertical FL typically only one party holds the label (the bank knows who defaulted); the split "
               "is by features, not by labels."),
-        "d": ("Horizontal and vertical only describe how data is stored on disk.",
+        "c": ("Hospitals and zones are horizontal (same measurements, other records); the bank and its partner "
+              "are vertical (other information, same customers).",
+              "Right: chapters 05 and 08 run the horizontal cases; chapter 08 the vertical one, which first needs "
+              "a private set intersection to find the shared customers (chapter 01 names the settings)."),
+        "d": ("Horizontal and vertical only describe how each party stores its table on disk: by rows or by "
+              "columns, whichever reads faster.",
               "They describe how the data is split *between parties*, which decides the algorithm: averaging "
               "models (horizontal) or exchanging partial results per record (vertical)."),
     },
-    correct=("b",),
-    hint_text="Same features, different records, or different features, same records?",
+    correct=("c",),
+    hint_text="For each setting: do the parties hold the same features of different records, or different features "
+              "of the same records?",
 )
-
 
 # ---- Question 4 (FAQ 9.4): does keeping the data local protect it? ------------------------------------
 
@@ -155,8 +163,8 @@ def _check_q5(batch_recovered):
         "that is not what the inversion returns for the batch: compute the gradient of the first four Cleveland "
         "training patients at theta0, then divide its 13 weight components by its bias component.")
     nearest = np.abs(X[:BATCH] - got).max(axis=1).min()
-    print(f"Right: the 'recovered patient' is a weighted mix of the four; it is {nearest:.2f} standard deviations "
-          "(in its worst feature) from the nearest real one.")
+    print(f"Right: the 'recovered patient' is a combination of the four, with weights (p_i − y_i)/Σ(p_j − y_j); it "
+          f"is {nearest:.2f} standard deviations (in its worst feature) from the nearest real one.")
 
 
 def _context():
@@ -181,23 +189,26 @@ q5 = Question(
 q6 = Choice(
     number=6,
     options={
-        "a": ("Keep TensorFlow Federated's simulation runtime and open its worker ports between the hospitals.",
+        "a": ("Keep TensorFlow Federated's simulation runtime, run one worker per hospital and open its ports "
+              "between the sites.",
               "TFF 0.87's worker listens on all interfaces with no TLS and no authentication, and the driver holds "
               "all state (chapter 09): it is a simulation runtime, not a cross-silo deployment system."),
-        "b": ("A cross-silo framework built for deployment, such as NVIDIA FLARE, Flower, Fed-BioMed or Substra: "
-              "identities and TLS between sites, each site approving what runs on its data, and an audit trail.",
-              "Right; the model code and the numbers checked in this course carry over, the plumbing does not."),
-        "c": ("Meta's FLSim, the 'PyTorch Federated' the essay names.",
-              "FLSim simulates cross-device FL in one process; it is a research tool like TFF, and it is not called "
+        "b": ("Meta's FLSim, the PyTorch library the essay calls 'PyTorch Federated', with one process per "
+              "hospital.",
+              "FLSim simulates FL in one process; it is a research tool like TFF, and it is not called "
               "PyTorch Federated."),
-        "d": ("ONNX, since it makes models interoperable.",
+        "c": ("ONNX, since it makes models interoperable: each hospital exports its model and the others load "
+              "and average it.",
               "ONNX moves a *trained* model between tools (chapter 01); it has nothing to say about training rounds "
-              "between hospitals."),
+              "between hospitals, identities or permissions."),
+        "d": ("A framework built for cross-silo deployment: identities and TLS between sites, each site "
+              "approving what runs on its data.",
+              "Right; examples are NVIDIA FLARE, Flower, Fed-BioMed and Substra (section 2's tools table). The model "
+              "code and the numbers checked in this course carry over, the plumbing does not."),
     },
-    correct=("b",),
+    correct=("d",),
     hint_text="What does a real federation need that a simulation on one machine does not?",
 )
-
 
 # ---- Question 7 (§8, communication): bytes a hospital sends per round ----------------------------------
 
