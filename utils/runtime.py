@@ -44,6 +44,22 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def start_leashed(args, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(args, **kwargs)`` on the same leash as TFF's own worker: the process dies with
+    its parent and ``stop_workers()`` (run at exit) stops it. Chapter 09 starts its workers with it.
+
+    Linux delivers the parent-death signal when the *thread* that started the process ends, so start
+    long-lived processes from a thread that lives as long as they should (the main thread)."""
+    if isinstance(args, (str, bytes)) or not isinstance(args, (list, tuple)) or not args:
+        raise TypeError(f"args must be a non-empty list of program arguments, got {args!r}")
+    if sys.platform.startswith("linux"):
+        kwargs.setdefault("preexec_fn", _die_with_parent)
+    process = subprocess.Popen(list(args), **kwargs)
+    with _lock:
+        _workers.append(process)
+    return process
+
+
 class _ManagedSubprocess:
     """Stands in for the ``subprocess`` module inside TFF's executor factory."""
 
@@ -52,12 +68,7 @@ class _ManagedSubprocess:
 
     @staticmethod
     def Popen(args, **kwargs):  # noqa: N802 (the name TFF calls)
-        if sys.platform.startswith("linux"):
-            kwargs.setdefault("preexec_fn", _die_with_parent)
-        process = subprocess.Popen(args, **kwargs)
-        with _lock:
-            _workers.append(process)
-        return process
+        return start_leashed(args, **kwargs)
 
 
 def manage_tff_workers() -> None:
