@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_round_is_recovered_with_the_same_weights(world, tmp
     events = [e["event"] for e in timeline.events]
     assert killed == [2] and events.count("watchdog fired") == 1 and events.count("worker restarted") == 1
     fired = next(e for e in timeline.events if e["event"] == "watchdog fired")
-    assert fired["round"] == 2 and fired["unreachable"] == [1]
+    assert fired["round"] in (2, 3) and fired["unreachable"] == [1]  # 3 if worker 1 finished round 2 first
     assert all(pool.alive(i) for i in range(len(pool)))
     assert equal(fed_program.model_weights(state), world["uninterrupted"])
 
