@@ -57,6 +57,17 @@ class _ManagedPopen(subprocess.Popen):
             _workers.append(self)
 
 
+def start_leashed(args, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(args, **kwargs)`` on the same leash as TFF's own worker: the process dies with
+    its parent and ``stop_workers()`` (run at exit) stops it. Chapter 09 starts its workers with it.
+
+    Linux delivers the parent-death signal when the *thread* that started the process ends, so start
+    long-lived processes from a thread that lives as long as they should (the main thread)."""
+    if isinstance(args, (str, bytes)) or not isinstance(args, (list, tuple)) or not args:
+        raise TypeError(f"args must be a non-empty list of program arguments, got {args!r}")
+    return _ManagedPopen(list(args), **kwargs)
+
+
 class _ManagedSubprocess:
     """Stands in for the ``subprocess`` module inside TFF's executor factory."""
 
