@@ -67,7 +67,10 @@ def _check_q1(sigma_choice, accuracy_at_sigma):
     assert eps_pld <= TARGET_EPSILON + 1e-3, (
         f"σ = {sigma:g} gives ε = {eps_pld:.2f} (PLD; RDP: {eps_rdp:.2f}), above {TARGET_EPSILON:g}: not enough noise. "
         "Compute ε with poisson_epsilon(σ, 0.2, 75, 1e-5) and raise σ.")
-    limit = 1.05 * _smallest_sigma("rdp")
+    limit = 1.05 * _smallest_sigma("pld")
+    assert sigma <= limit or abs(sigma - _smallest_sigma("rdp")) > 0.01 * _smallest_sigma("rdp"), (
+        f"σ = {sigma:g} is the smallest σ by the RDP accountant, an upper bound on ε; the PLD accountant is tighter "
+        f"and shows ε ≤ {TARGET_EPSILON:g} already at σ ≈ {_smallest_sigma('pld'):.2f}: more noise than needed.")
     assert sigma <= limit, (
         f"σ = {sigma:g} gives ε = {eps_pld:.2f}: private enough, but more noise than needed; the smallest σ for ε ≤ "
         f"{TARGET_EPSILON:g} is about {_smallest_sigma('pld'):.2f} (PLD) or {_smallest_sigma('rdp'):.2f} (RDP). "
@@ -92,6 +95,9 @@ q1 = Question(
     wrong_answers=lambda: [
         ({"sigma_choice": 2.0, "accuracy_at_sigma": _accuracy(2.0)}, "not enough noise"),
         ({"sigma_choice": 4.0, "accuracy_at_sigma": _accuracy(4.0)}, "more noise than needed"),
+        ({"sigma_choice": _smallest_sigma("rdp"), "accuracy_at_sigma": _accuracy(_smallest_sigma("rdp"))}, "RDP accountant"),
+        ({"sigma_choice": 1.06 * _smallest_sigma("pld"), "accuracy_at_sigma": _accuracy(1.06 * _smallest_sigma("pld"))},
+         "more noise than needed"),
         ({"sigma_choice": _smallest_sigma("pld"), "accuracy_at_sigma": _accuracy(_smallest_sigma("pld")) + 0.03},
          "is not what"),
         ({"sigma_choice": "three", "accuracy_at_sigma": 0.8}, "one number"),
@@ -119,9 +125,15 @@ def _parse_q2(prediction):
     return value
 
 
+# The 5-seed mean at ε = 1 has a standard deviation over seeds of about 0.09 (the table), so its standard error is
+# about 0.04: a prediction within 0.1 (about two standard errors) counts as close.
+Q2_TOLERANCE = 0.1
+
+
 def _judge_q2(prediction, result):
-    close = abs(prediction - result) <= 0.05
-    return close, (f"At client-level ε = 1 the four-hospital model scores {result:.3f} (mean over 5 seeds). "
+    close = abs(prediction - result) <= Q2_TOLERANCE
+    return close, (f"At client-level ε = 1 the four-hospital model scores {result:.3f} (mean over 5 seeds, whose spread "
+                   f"makes anything within {Q2_TOLERANCE:g} of it a close guess). "
                    + ("Close." if close else "The noise needed to hide one of only four participants is far larger than "
                                               "the updates it protects: see question 3."))
 
@@ -129,7 +141,7 @@ def _judge_q2(prediction, result):
 q2 = Prediction(
     number=2, parse=_parse_q2, judge=_judge_q2,
     hint_text="How large is the noise on the averaged update (printed above) next to the update itself?",
-    example_result=0.56, example_guesses=(0.55, 0.78),
+    example_result=0.59, example_guesses=(0.55, 0.78),
 )
 
 
@@ -138,17 +150,16 @@ q2 = Prediction(
 q3 = Choice(
     number=3,
     options={
-        "a": ("Hiding one of four participants needs noise σ·C on a sum of only four clipped updates: at ε = 1 over 15 "
-              "rounds with no sampling σ must be large (the value printed above), so the noise on the average (σC/4) is "
-              "several times longer than the whole update.",
+        "a": ("Unsampled, every round exposes each hospital: σ must be large, and only four updates share it.",
               "The noise on the mean is σC/(number of clients), and ε depends on σ and the sampling, not on the number of "
-              "clients: 400 clinics sampled at 10% need a smaller σ and divide it by 40."),
-        "b": ("TFF's DP aggregator is unreliable for few clients: tff.learning.dp_aggregator even refuses them.",
+              "clients: 400 clinics sampled at 10% need a smaller σ and divide it by about 40."),
+        "b": ("TFF's DP aggregator misbehaves with few clients: tff.learning.dp_aggregator refuses four.",
               "The refusal is about estimating the clip norm adaptively; the fixed-clip aggregator runs, and the check showed "
               "it computes exactly what the NumPy aggregator computes."),
-        "c": ("Clipping the four updates removes the signal the model needs.",
-              "The control says otherwise: with clipping and no noise (σ = 0) the accuracy stays at the non-private level."),
-        "d": ("The four hospitals are too different from each other for any federated model.",
+        "c": ("Clipping each hospital's update to the median norm throws away the signal the model needs.",
+              "The controls say otherwise: the clipped uniform mean without noise (σ = 0) scores no worse than the uniform "
+              "mean without clipping (compare those two rows); the accuracy falls only once the noise is added."),
+        "d": ("The four hospitals differ too much from each other for any single federated model to fit.",
               "The same four hospitals train a good model without DP (the baseline); heterogeneity is not what changed."),
     },
     correct=("a",),
