@@ -44,28 +44,49 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class _LeashedPopen(subprocess.Popen):
+    """``subprocess.Popen`` for TFF's worker: dies with its parent, and is remembered for ``stop_workers``.
+    A class (not a function), so that TFF's annotation ``subprocess.Popen[bytes]``, evaluated whenever a
+    new local execution context is created, still works."""
+
+    def __init__(self, args, **kwargs):
+        if sys.platform.startswith("linux"):
+            kwargs.setdefault("preexec_fn", _die_with_parent)
+        super().__init__(args, **kwargs)
+        with _lock:
+            _workers.append(self)
+
+
 class _ManagedSubprocess:
     """Stands in for the ``subprocess`` module inside TFF's executor factory."""
+
+    Popen = _LeashedPopen  # the name TFF calls
 
     def __getattr__(self, name):
         return getattr(subprocess, name)
 
-    @staticmethod
-    def Popen(args, **kwargs):  # noqa: N802 (the name TFF calls)
-        if sys.platform.startswith("linux"):
-            kwargs.setdefault("preexec_fn", _die_with_parent)
-        process = subprocess.Popen(args, **kwargs)
-        with _lock:
-            _workers.append(process)
-        return process
+
+# TFF waits for its new worker in steps of 1 s (``_LOCALHOST_SERVER_WAIT_TIME_SEC``), and gRPC, whose first
+# connection attempt comes before the worker listens (it needs 0.05-0.1 s), retries after 1 s: every
+# fresh kernel paid about 1 s for a worker that was ready after a tenth of that.
+WORKER_POLL_S = 0.02
+_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
+              ("grpc.max_reconnect_backoff_ms", 500)]
 
 
 def manage_tff_workers() -> None:
-    """Route TFF's worker start-up through ``_ManagedSubprocess`` (idempotent)."""
+    """Route TFF's worker start-up through ``_ManagedSubprocess`` and wait for a new worker in steps of
+    ``WORKER_POLL_S`` instead of 1 s (idempotent)."""
     from tensorflow_federated.python.core.impl.executor_stacks import executor_factory
 
     if not isinstance(executor_factory.subprocess, _ManagedSubprocess):
         executor_factory.subprocess = _ManagedSubprocess()
+    # Both module constants are read when a worker is started, so the default context TFF built at
+    # import time picks them up too.
+    executor_factory._LOCALHOST_SERVER_WAIT_TIME_SEC = WORKER_POLL_S
+    names = {name for name, _ in executor_factory._GRPC_CHANNEL_OPTIONS}
+    executor_factory._GRPC_CHANNEL_OPTIONS = list(executor_factory._GRPC_CHANNEL_OPTIONS) + [
+        option for option in _RECONNECT if option[0] not in names]
 
 
 def _exited(process: subprocess.Popen) -> bool:
