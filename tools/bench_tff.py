@@ -23,7 +23,7 @@ settings) is timed in the same child: one round (``first``), all rounds (``train
 
 The parent alternates the runs (method A, method B, A, B, ...) and prints medians. With ``--against CMD``
 it runs CMD (a shell command printing one JSON line ``{"fedadam": s, "fedavg": s, ...}``, e.g. FLamby's
-own benchmark in its own venv) before each of our runs, and reports our training time over CMD's per
+own benchmark code run by ``tools/flamby_timing.py`` in FLamby's own venv) before each of our runs, and reports our training time over CMD's per
 pair, and the median of those ratios. The machine is shared: quote medians and per-pair ratios.
 """
 from __future__ import annotations
