@@ -24,7 +24,7 @@ macOS and Windows: use the Binder badge in README.md, or a Linux container/VM.
 endef
 export NO_PYTHON
 
-.PHONY: help install doctor lab test test-unit test-notebooks test-browser stress-notebooks book test-book test-binder bench mutation lock nav clean
+.PHONY: help install doctor lab test test-unit test-notebooks test-browser stress-notebooks book test-book test-binder bench bench-tff mutation lock nav clean
 
 help:
 	@echo "make doctor        pre-flight for a classroom machine: Python, memory, disk, install, TFF, data, port"
@@ -36,6 +36,7 @@ help:
 	@echo "make test-book     open the built website in headless Chromium and check every page"
 	@echo "make test-binder   replay Binder's install into a fresh venv (slow)"
 	@echo "make bench         time and memory of every notebook; the case-study table of chapter 05"
+	@echo "make bench-tff     TFF rounds at FLamby's settings from fresh processes: build, first/steady round, training, CPU"
 	@echo "make mutation      mutation-test the federated core, data and validation (slow; per-module kill rate)"
 	@echo "make lock          re-resolve requirements.in into requirements.lock and environment.yml"
 	@echo "make nav           regenerate navigation links and README's course map"
@@ -122,6 +123,13 @@ bench: $(STAMP)
 	$(BIN)/python -m tools.bench --json data/bench.json
 	$(BIN)/python -m tools.guide
 	$(BIN)/python -m tools.case_study_table
+
+# Where a TFF round's time goes: FLamby's protocol (FedAdam, FedAvg; 15 rounds x 100 steps x batch 4,
+# seed 42), median of 5 fresh processes per method, the NumPy core beside it. BENCH_TFF_ARGS passes
+# options, e.g. BENCH_TFF_ARGS='--runs 3 --against "cmd printing FLamby seconds as JSON"'.
+bench-tff: $(STAMP)
+	$(BIN)/python -m tools.bench_tff $(BENCH_TFF_ARGS)
+	$(BIN)/python -m tools.workers
 
 # Mutation testing (slow, not CI): mutmut in its own venv that borrows every other package from $(VENV).
 MUTATION_VENV := build/mutation-venv

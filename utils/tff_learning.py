@@ -104,6 +104,9 @@ class FederatedProcess:
                 keras_model(n_features, config.hidden), loss=tf.keras.losses.BinaryCrossentropy(), input_spec=spec)
 
         opt = tff.learning.optimizers
+        # Local steps as a loop over the dataset's iterator (TFF's default is a reduce op, which TFF's
+        # worker compiles again on every round; see utils.tff_custom.build_sized_fedopt).
+        ITERATOR = tff.learning.LoopImplementation.DATASET_ITERATOR  # noqa: N806
         self.sized = config.weighting == "size" or not config.bias_correction
         if self.sized:  # FLamby's settings: our own client work and server optimiser (utils.tff_custom)
             from utils.tff_custom import adam_without_bias_correction, build_sized_fedopt
@@ -118,11 +121,11 @@ class FederatedProcess:
         elif config.method == "fedprox":  # TFF's own FedProx, whose proximal term has the opposite sign
             self.process = tff.learning.algorithms.build_weighted_fed_prox(
                 model_fn, proximal_strength=config.mu, client_optimizer_fn=opt.build_sgdm(learning_rate=config.client_lr),
-                server_optimizer_fn=opt.build_sgdm(learning_rate=config.server_lr))
+                server_optimizer_fn=opt.build_sgdm(learning_rate=config.server_lr), loop_implementation=ITERATOR)
         else:
             self.process = tff.learning.algorithms.build_weighted_fed_avg(
                 model_fn, client_optimizer_fn=opt.build_sgdm(learning_rate=config.client_lr),
-                server_optimizer_fn=self._tff_server(opt, config))
+                server_optimizer_fn=self._tff_server(opt, config), loop_implementation=ITERATOR)
         self.round_times: list = []
 
     @staticmethod
@@ -136,13 +139,15 @@ class FederatedProcess:
     def _client_datasets(self, split, seed: int, round_number: int, shuffle: bool) -> list:
         import tensorflow as tf
 
+        from utils.tff_custom import lean_dataset_options
+
         c, out = self.config, []
         for i, h in enumerate(split.hospitals):
             X, y = split.train[h]
             ds = tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y.astype(np.float32)[:, None]))
             if shuffle:
                 ds = ds.shuffle(len(y), seed=seed * 100_003 + round_number * 101 + i, reshuffle_each_iteration=True)
-            out.append(ds.repeat().batch(c.batch_size).take(c.local_steps))
+            out.append(ds.repeat().batch(c.batch_size).take(c.local_steps).with_options(lean_dataset_options()))
         if self.sized:
             from utils.tff_custom import sized_client_data
 
