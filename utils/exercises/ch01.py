@@ -154,7 +154,7 @@ def _check_q4(path13, onnx13_opset, p13, model, X_test):
 
 
 @lru_cache(maxsize=1)
-def _context_data():
+def _trained():
     from utils import interop
     from utils.data import load_heart_disease
 
@@ -162,6 +162,17 @@ def _context_data():
     X, y = shared.pooled("train")
     X_test, _ = shared.pooled("test")
     return interop.train_keras(X, y, seed=0), X_test.astype(np.float32), shared
+
+
+def _context_data():
+    """The trained model as a fresh copy: a Keras model kept across calls is invalidated once any other
+    code builds a model inside a graph (TFF does, e.g. in chapter 09's exercises run in the same process)."""
+    import tensorflow as tf
+
+    model, X_test, shared = _trained()
+    copy = tf.keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy, X_test, shared
 
 
 def _context():
