@@ -4,6 +4,8 @@ import os
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# As utils.setup does: the processes the tests fork exec at once, gRPC's fork handlers only risk an abort.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

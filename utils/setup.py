@@ -67,6 +67,10 @@ def setup(seed: int = DEFAULT_SEED, tff: bool = True, quiet: bool = False, tenso
     # gRPC (TFF talks to its worker through it) logs an INFO line to stderr whenever a process forks
     # while its threads run, e.g. when TFF's test context starts a second worker (chapter 06).
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    # Every process we fork (TFF's worker, chapter 09's workers) execs a new program at once and never
+    # uses gRPC in the child, so gRPC's fork handlers are not needed; run while gRPC threads were busy,
+    # they sometimes aborted the child before its exec ("Check failed: next_worker->state == KICKED").
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
     import numpy as np
     import plotly.io as pio
