@@ -200,6 +200,115 @@ def test_no_network_auto_falls_back_to_twin(tmp_path):
     assert not (tmp_path / "empty").exists() or leftovers(tmp_path / "empty") == []
 
 
+# ---------------------------------------------------------------- download, with small made-up files
+
+GOOD = b"1,2,3\n"
+
+
+def test_data_unavailable_reason_defaults_to_the_message():
+    assert DataUnavailable("no network").reason == "no network"
+    assert DataUnavailable("details", "short").reason == "short"
+
+
+def test_fetch_verified_from_a_file_url(tmp_path):
+    mirror = tmp_path / "mirrorX"   # a name ending in X: only "/" is stripped from the base URL
+    mirror.mkdir()
+    (mirror / "f.data").write_bytes(GOOD)
+    for base in (mirror.as_uri() + "/", mirror.as_uri()):
+        cache = tmp_path / f"cache{len(base)}"
+        paths = download.fetch_verified({"f.data": md5(GOOD)}, base, cache)
+        assert paths == {"f.data": cache / "f.data"} and paths["f.data"].read_bytes() == GOOD
+        assert leftovers(cache) == []
+
+
+def test_timeouts_reach_urlopen(tmp_path, monkeypatch):
+    seen = []
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return GOOD
+
+    def urlopen(url, timeout):
+        seen.append((url, timeout))
+        return Response()
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", urlopen)
+    download.fetch_verified({"f.data": md5(GOOD)}, "http://example.invalid/x/", tmp_path / "a")
+    download.fetch_verified({"f.data": md5(GOOD)}, "http://example.invalid/x/", tmp_path / "b", timeout=2.5)
+    assert seen == [("http://example.invalid/x/f.data", 10.0), ("http://example.invalid/x/f.data", 2.5)]
+    seen.clear()
+    monkeypatch.setattr(heart, "MD5", {h: md5(GOOD) for h in HOSPITALS})
+    fetch_heart_disease(tmp_path / "c", base_url="http://example.invalid/", hospitals="va")
+    fetch_heart_disease(tmp_path / "d", base_url="http://example.invalid/", hospitals="va", timeout=3.0)
+    assert [t for _, t in seen] == [10.0, 3.0]
+
+
+def test_failures_explain_themselves(tmp_path, monkeypatch):
+    """Each failure's reason (shown to learners) and message (the details), exactly."""
+    files = {"f.data": md5(GOOD)}
+    with pytest.raises(DataUnavailable) as err:
+        download.fetch_verified(files, UNREACHABLE, tmp_path / "empty")
+    assert err.value.reason == "there are no cached files and the download failed (no network?)"
+    assert str(err.value).startswith(f"could not download f.data from {UNREACHABLE}f.data: ")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "f.data").write_bytes(b"1,2\n")
+    with pytest.raises(DataUnavailable) as err:
+        download.fetch_verified(files, UNREACHABLE, cache)
+    assert err.value.reason == "the cached file is corrupted and the download failed (no network?)"
+    assert str(err.value).startswith(f"the cached file {cache / 'f.data'} is corrupted (md5 {md5(b'1,2' + bytes([10]))}, "
+                                     f"expected {md5(GOOD)}); could not download f.data")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "f.data").write_bytes(b"tampered")
+    with pytest.raises(DataUnavailable) as err:
+        download.fetch_verified(files, mirror.as_uri(), tmp_path / "new")
+    assert err.value.reason == "the downloaded f.data did not match its checksum"
+    assert str(err.value) == (f"downloaded f.data from {mirror.as_uri()}/f.data but its md5 is {md5(b'tampered')}, "
+                              f"expected {md5(GOOD)}; the file was not saved.")
+    (mirror / "f.data").write_bytes(GOOD)
+    monkeypatch.setattr(download.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("read-only")))
+    with pytest.raises(DataUnavailable) as err:
+        download.fetch_verified(files, mirror.as_uri(), tmp_path / "ro")
+    assert err.value.reason == f"the data folder {tmp_path / 'ro'} is not writable"
+
+
+def test_write_atomically_writes_a_hidden_part_file_beside_the_target(tmp_path, monkeypatch):
+    renames = []
+    real_replace = download.os.replace
+
+    def replace(src, dst):
+        renames.append((Path(src), Path(dst), Path(src).read_bytes()))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(download.os, "replace", replace)
+    download.write_atomically(tmp_path / "sub" / "f.data", b"abc")
+    (src, dst, data), = renames
+    assert dst == tmp_path / "sub" / "f.data" and data == b"abc" and dst.read_bytes() == b"abc"
+    assert src.parent == dst.parent and src.name.startswith(".f.data.") and src.name.endswith(".part")
+    assert leftovers(tmp_path / "sub") == []
+
+
+def test_interrupt_after_the_rename_keeps_the_file(tmp_path, monkeypatch):
+    """Ctrl-C right after the rename: the clean-up finds no temporary file and re-raises the interrupt."""
+    real_replace = download.os.replace
+
+    def replace_then_interrupt(src, dst):
+        real_replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        download.write_atomically(tmp_path / "f.data", b"abc")
+    assert (tmp_path / "f.data").read_bytes() == b"abc" and leftovers(tmp_path) == []
+
+
 # ---------------------------------------------------------------- parsing
 
 def test_parse_rejects_wrong_column_count(tmp_path):
@@ -223,6 +332,36 @@ def test_parse_missing_values(tmp_path):
     assert list(frame.columns) == list(heart.RAW_COLUMNS)
     assert frame[["slope", "ca", "thal"]].isna().all(axis=None)
     assert frame["age"].iloc[0] == 28.0
+
+
+def test_parse_counts_lines_from_one_and_skips_blank_ones(tmp_path):
+    good = "28,1,2,130,132,0,2,185,0,0,?,?,?,0"
+    f = tmp_path / "ok.data"
+    f.write_text(good + "\n\n" + good.replace("28", "29", 1) + "\n")
+    frame = heart.parse_raw_file(f)
+    assert frame["age"].tolist() == [28.0, 29.0] and (frame.dtypes == "float64").all()
+    f.write_text(good + "\n\n1,2,3\n")
+    with pytest.raises(ValueError, match=r"ok\.data: line 3 has 3 comma-separated columns, expected 14 \(age, sex, cp,"):
+        heart.parse_raw_file(f)
+    f.write_text(good.replace("185", "x"))
+    with pytest.raises(ValueError, match=r"ok\.data: line 1, column 'thalach': value 'x' is not a finite number"):
+        heart.parse_raw_file(f)
+    f.write_text("\n \n")
+    with pytest.raises(ValueError, match=r"ok\.data: file is empty, expected rows of 14 columns"):
+        heart.parse_raw_file(f)
+
+
+def test_describe_small_tables():
+    """Sizes, disease rates and missing shares of two made-up hospitals, computed by hand."""
+    row = dict(zip(heart.RAW_COLUMNS, [50.0, 1, 2, 130, 200, 0, 1, 150, 0, 1.0, 2, 0, 3, 0]))
+    va = pd.DataFrame([row, {**row, "num": 2, "ca": np.nan}, {**row, "num": 1, "chol": np.nan}])
+    cleveland = pd.DataFrame([row, {**row, "num": 3}])
+    table = describe(RawHeartData(frames={"va": va, "cleveland": cleveland}, source="synthetic"))
+    assert list(table.index) == ["cleveland", "va"]
+    assert list(table.columns) == ["name", "rows", "disease rate", "% rows dropped by FLamby", "missing % chol",
+                                   "missing % ca"]
+    assert table.loc["va"].tolist() == ["VA Long Beach", 3, 0.667, 33.3, 33.3, 33.3]   # 2/3, 1/3 of the rows
+    assert table.loc["cleveland"].tolist() == ["Cleveland", 2, 0.5, 0.0, 0.0, 0.0]
 
 
 @needs_real
@@ -346,3 +485,79 @@ def test_bad_inputs_name_the_value(tmp_path):
     split = load_heart_disease("synthetic")
     with pytest.raises(ValueError, match="'valid'"):
         split.pooled("valid")
+
+
+# ---------------------------------------------------------------- load_raw / load_heart_disease: what reaches whom
+
+def same_frames(a: dict, b: dict) -> bool:
+    return list(a) == list(b) and all(a[h].equals(b[h]) for h in a)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """``fetch_heart_disease`` as seen by utils.data, recording its arguments and failing like no network."""
+    from utils import data
+
+    calls = []
+
+    def fetch(data_dir=None, **kwargs):
+        calls.append({"data_dir": data_dir, **kwargs})
+        raise DataUnavailable("no network (test)", "the test has no network")
+
+    monkeypatch.setattr(data, "fetch_heart_disease", fetch)
+    return calls
+
+
+def test_load_raw_defaults_and_arguments(offline, tmp_path):
+    from utils.twin import HeartDiseaseTwin
+
+    raw = load_raw()                                   # source="auto", seed=0, the UCI URL, timeout 10 s
+    assert raw.source == "synthetic" and same_frames(raw.frames, HeartDiseaseTwin().sample(None, seed=0))
+    assert raw.note == ("Using the synthetic twin instead of the real UCI files because the test has no network. It "
+                        "mimics each hospital's statistics, so exercises run, but numbers will differ from the real data "
+                        "and from FLamby's published results.")
+    assert offline == [{"data_dir": None, "base_url": heart.BASE_URL, "timeout": 10.0, "hospitals": tuple(HOSPITALS)}]
+    offline.clear()
+    raw = load_raw("auto", data_dir=tmp_path, seed=4, base_url="file:///no/such/folder/", hospitals=["va"], timeout=2.5)
+    assert same_frames(raw.frames, HeartDiseaseTwin().sample(None, hospitals=["va"], seed=4))
+    assert offline == [{"data_dir": tmp_path, "base_url": "file:///no/such/folder/", "timeout": 2.5, "hospitals": ("va",)}]
+    synthetic = load_raw("synthetic", seed=5, hospitals=["cleveland", "va"])
+    assert same_frames(synthetic.frames, HeartDiseaseTwin().sample(None, hospitals=["cleveland", "va"], seed=5))
+    assert synthetic.note == ("Synthetic twin of the four hospitals (requested with source='synthetic'): same sizes and "
+                              "per-hospital statistics as the real files, but not real patients.")
+    assert len(offline) == 1   # source="synthetic" never tries the files
+
+
+def test_load_heart_disease_passes_everything_on(offline, tmp_path):
+    def same_split(a, b):
+        return a.source == b.source and all(np.array_equal(x, y) for part in ("train", "test") for h in HOSPITALS
+                                            if h in getattr(a, part) for x, y in zip(getattr(a, part)[h], getattr(b, part)[h]))
+
+    default = load_heart_disease()                     # auto (falls back here), centred, seed 0
+    assert same_split(default, flamby_split(load_raw("synthetic", seed=0), "center"))
+    assert offline[0]["data_dir"] is None
+    load_heart_disease(data_dir=tmp_path, hospitals=["switzerland"])
+    assert offline[-1]["data_dir"] == tmp_path
+    raw = load_raw("synthetic", seed=2, hospitals=["switzerland"])
+    for how in ("pooled", None):
+        assert same_split(load_heart_disease("synthetic", how, seed=2, hospitals=["switzerland"]), flamby_split(raw, how))
+    assert list(load_heart_disease("synthetic", hospitals=["va"]).train) == ["va"]
+
+
+def test_a_bad_standardize_is_refused_before_any_download(offline):
+    with pytest.raises(ValueError, match=r"^unknown standardize 'zscore'; choose one of \['center', 'pooled', None\]$"):
+        load_heart_disease(standardize="zscore")
+    assert offline == []
+
+
+def test_real_files_are_parsed_and_say_where_they_are(tmp_path, monkeypatch):
+    """Made-up files standing in for the UCI ones (their md5 patched in): load_raw reads them, offline."""
+    rows = {"cleveland": "63,1,1,145,233,1,2,150,0,2.3,3,0,6,0\n", "va": "28,1,2,130,132,0,2,185,0,0,?,?,?,1\n"}
+    for h, text in rows.items():
+        (tmp_path / file_name(h)).write_text(text)
+    monkeypatch.setattr(heart, "MD5", {**MD5, **{h: md5(text.encode()) for h, text in rows.items()}})
+    raw = load_raw("real", data_dir=tmp_path, base_url=UNREACHABLE, hospitals=["cleveland", "va"])
+    assert raw.source == "real" and raw.note == f"Real UCI Heart Disease files (md5-verified) from {tmp_path}."
+    assert list(raw.frames) == ["cleveland", "va"]
+    assert raw.frames["va"].iloc[0].tolist()[:10] == [28.0, 1.0, 2.0, 130.0, 132.0, 0.0, 2.0, 185.0, 0.0, 0.0]
+    assert raw.frames["cleveland"]["num"].tolist() == [0.0] and raw.frames["va"]["num"].tolist() == [1.0]
