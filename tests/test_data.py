@@ -561,3 +561,119 @@ def test_real_files_are_parsed_and_say_where_they_are(tmp_path, monkeypatch):
     assert list(raw.frames) == ["cleveland", "va"]
     assert raw.frames["va"].iloc[0].tolist()[:10] == [28.0, 1.0, 2.0, 130.0, 132.0, 0.0, 2.0, 185.0, 0.0, 0.0]
     assert raw.frames["cleveland"]["num"].tolist() == [0.0] and raw.frames["va"]["num"].tolist() == [1.0]
+
+
+# ---------------------------------------------------------------- FederatedSplit.restandardize / validation_split
+
+def assert_same_split(got, want):
+    assert got.standardize == want.standardize and got.hospitals == want.hospitals
+    assert got.feature_names == want.feature_names and got.source == want.source and got.note == want.note
+    for part in ("train", "test"):
+        assert list(getattr(got, part)) == list(getattr(want, part))
+        for h, (X, y) in getattr(want, part).items():
+            gX, gy = getattr(got, part)[h]
+            assert gX.dtype == gy.dtype == np.float32
+            np.testing.assert_allclose(gX, X, atol=1e-6)
+            np.testing.assert_array_equal(gy, y)
+
+
+def test_restandardize_equals_a_fresh_split():
+    raw = load_raw("synthetic", seed=1, hospitals=["switzerland", "va"])
+    center = flamby_split(raw, "center")
+    assert_same_split(flamby_split(raw), center)   # "center" is the default
+    for how in ("pooled", None):
+        assert_same_split(center.restandardize(how), flamby_split(raw, how))
+    assert_same_split(flamby_split(raw, "pooled").restandardize("center"), center)
+    assert_same_split(center.restandardize("pooled").restandardize(None).restandardize("center"), center)
+    assert center.restandardize(None).stats == {}
+    for h, (X, _) in center.unscaled["train"].items():   # "center": each hospital's own training mean and std
+        np.testing.assert_allclose(center.stats[h][0], X.mean(0))
+        np.testing.assert_allclose(center.stats[h][1], X.std(0, ddof=1))
+
+
+def test_flamby_clean_drops_three_columns_then_incomplete_rows():
+    from utils.flamby import flamby_clean
+
+    row = dict(zip(heart.RAW_COLUMNS, [50.0, 1, 2, 130, 200, 0, 1, 150, 0, 1.0, 2, 0, 3, 0]))
+    frame = pd.DataFrame([{**row, "ca": np.nan}, {**row, "chol": np.nan}, {**row, "age": 60.0}])
+    clean = flamby_clean(frame)
+    assert list(clean.columns) == [c for c in heart.RAW_COLUMNS if c not in ("slope", "ca", "thal")]
+    assert clean["age"].tolist() == [50.0, 60.0] and list(clean.index) == [0, 1]
+
+
+def test_a_column_constant_on_the_training_rows():
+    """Its std is 0: training rows become 0 and a test row's offset is divided by FLamby's 1e-9 (kept, not flipped)."""
+    from utils.flamby import FederatedSplit
+
+    Xtr, Xte = np.array([[1.0, 0.0], [1.0, 2.0]]), np.array([[1.0 + 2e-9, 1.0]])
+    y = np.array([0.0, 1.0])
+    split = FederatedSplit(train={}, test={}, feature_names=["a", "b"], hospitals=("va",), source="synthetic",
+                           unscaled={"train": {"va": (Xtr, y)}, "test": {"va": (Xte, y[:1])}}).restandardize("center")
+    np.testing.assert_allclose(split.train["va"][0], [[0.0, -1 / np.sqrt(2)], [0.0, 1 / np.sqrt(2)]], rtol=1e-6)
+    np.testing.assert_allclose(split.test["va"][0], [[2.0, 0.0]], rtol=1e-6, atol=1e-7)
+
+
+def test_sizes_table():
+    from utils.flamby import FederatedSplit
+    from utils.heart import HOSPITAL_NAMES
+
+    split = flamby_split(load_raw("synthetic", seed=1, hospitals=["switzerland", "va"]))
+    table = split.sizes()
+    assert table.index.name == "hospital" and list(table.index) == ["switzerland", "va"]
+    assert list(table.columns) == ["name", "train", "test", "disease rate train", "disease rate test"]
+    for h in ("switzerland", "va"):
+        ytr, yte = split.train[h][1], split.test[h][1]
+        assert table.loc[h].tolist() == [HOSPITAL_NAMES[h], len(ytr), len(yte), round(float(ytr.mean()), 3),
+                                         round(float(yte.mean()), 3)]
+    empty = FederatedSplit(train={"va": (np.zeros((3, 1)), np.array([1.0, 0.0, 0.0])), "hungarian": (np.zeros((0, 1)), np.zeros(0))},
+                           test={"va": (np.zeros((0, 1)), np.zeros(0)), "hungarian": (np.zeros((1, 1)), np.ones(1))},
+                           feature_names=["a"], hospitals=("va", "hungarian"), source="synthetic").sizes()
+    assert np.isnan(empty.loc["hungarian", "disease rate train"]) and empty.loc["hungarian", "disease rate test"] == 1.0
+    assert empty.loc["va", "disease rate train"] == 0.333 and np.isnan(empty.loc["va", "disease rate test"])
+    assert empty.loc["va", "train"] == 3 and empty.loc["va", "test"] == 0
+
+
+def test_validation_split_cuts_each_hospitals_training_rows():
+    """Fit rows and validation rows drawn from the training rows only (stratified), scaled with the fit rows' statistics."""
+    from sklearn.model_selection import train_test_split
+
+    raw = load_raw("synthetic", seed=1, hospitals=["switzerland", "va"])
+    for how in ("center", None):
+        split = flamby_split(raw, how)
+        for fraction, seed in ((0.25, 0), (0.4, 3)):
+            got = split.validation_split() if (fraction, seed) == (0.25, 0) else split.validation_split(fraction, seed)
+            assert got.standardize == how and got.hospitals == split.hospitals and got.note == split.note
+            for h in split.hospitals:
+                X, y = split.unscaled["train"][h]
+                a, b = train_test_split(np.arange(len(y)), test_size=fraction, random_state=seed, stratify=y)
+                a, b = np.sort(a), np.sort(b)
+                mean, std = (X[a].mean(0), X[a].std(0, ddof=1) + 1e-9) if how else (0.0, 1.0)
+                np.testing.assert_allclose(got.train[h][0], (X[a] - mean) / std, atol=1e-5)
+                np.testing.assert_allclose(got.test[h][0], (X[b] - mean) / std, atol=1e-4)
+                np.testing.assert_array_equal(got.train[h][1], y[a])
+                np.testing.assert_array_equal(got.test[h][1], y[b])
+
+
+def test_one_hot_keeps_every_flamby_level_even_when_a_hospital_lacks_it():
+    from utils.flamby import flamby_one_hot
+
+    features = pd.DataFrame({"age": [50.0, 60.0], "cp": [4.0, 4.0], "restecg": [0.0, 1.0]})
+    out = flamby_one_hot(features)
+    assert list(out.columns) == ["age", "cp_2", "cp_3", "cp_4", "restecg_1", "restecg_2"]
+    assert out.to_numpy().tolist() == [[50.0, 0, 0, 1, 0, 0], [60.0, 0, 0, 1, 1, 0]]
+    assert (out.dtypes == "float64").all()
+
+
+def test_flamby_train_test_indices_small_cases():
+    """66/34, seed 43, stratified only when both classes have more than two rows (FLamby's rule)."""
+    from sklearn.model_selection import train_test_split
+
+    from utils.flamby import flamby_train_test_indices
+
+    for labels, stratified in (([0, 1, 0], False), ([0] * 6 + [1] * 2, False), ([0] * 6 + [1] * 3, True),
+                               ([1] * 7, False), ([0, 1] * 6, True)):
+        labels = np.array(labels, dtype=float)
+        a, b = train_test_split(np.arange(len(labels)), test_size=1.0 - 0.66, train_size=0.66, random_state=43,
+                                shuffle=True, stratify=labels if stratified else None)
+        tr, te = flamby_train_test_indices(labels)
+        assert tr.tolist() == sorted(a.tolist()) and te.tolist() == sorted(b.tolist()), labels

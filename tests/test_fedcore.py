@@ -581,3 +581,22 @@ def test_sample_clients_without_replacement():
         assert fc.sample_clients(range(5), 5, seed=seed) == [0, 1, 2, 3, 4]
         chosen = fc.sample_clients(list("abcdefgh"), 6, seed=seed)
         assert len(set(chosen)) == 6 and chosen == sorted(chosen)
+
+
+def test_test_clients_labels_are_checked_with_the_other_arguments():
+    """A logistic run refuses test labels that are not 0/1 up front, before the step budget is even looked at."""
+    with pytest.raises(ValueError, match=r"^y of client 'a' .*0 or 1"):
+        fc.run_fedavg(TWO, 10**9, lr=0.1, test={"a": (X5, Y5 * 2)})
+    with pytest.raises(ValueError, match="local steps"):
+        fc.run_fedavg(TWO, 10**9, lr=0.1, test={"a": (X5, Y5)})
+
+
+def test_divergence_within_local_steps_is_silent():
+    """Several local steps at a huge rate: the client's own steps reach inf − inf (NaN) before the server sees
+    them; the run stops, marks the divergence and warns about nothing."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = fc.run_fedavg(TWO, 200, lr=50.0, model="mse", schedule=Schedule(steps=3))
+    assert h.diverged and np.isnan(h.server[-1]).all() and h.server.shape == (201, 3)

@@ -135,7 +135,7 @@ case("fedcore.federated_mean_std", lambda parts=[X], ddof=0: fedcore.federated_m
 case("fedcore.sample_clients", lambda client_ids=["a", "b"], num_clients=1, seed=0:
      fedcore.sample_clients(client_ids, num_clients, seed),
      client_ids=[(["a", "a"], ValueError, "distinct"), ({"a", "b"}, TypeError, ("client_ids", "set"))],
-     num_clients=[(3, ValueError)], seed=[(1.5, ValueError)])
+     num_clients=[(3, ValueError), (0, ValueError, ("num_clients", "0"))], seed=[(1.5, ValueError)])
 # ---- linear -----------------------------------------------------------------------------------------
 case("linear.quadratic_terms", lambda X=X, y=Y: linear.quadratic_terms(X, y), X=[(XN, ValueError, "NaN")],
      y=[(np.ones(2), ValueError, "rows")])
@@ -204,18 +204,20 @@ case("heart.fetch_heart_disease", lambda data_dir="/tmp/x", base_url="http://127
      hospitals=[("mayo", ValueError, "'mayo'")])
 case("heart.parse_raw_file", lambda path: heart.parse_raw_file(path), path=[(None, TypeError, re.compile("^path must be"))])
 case("heart.describe", lambda raw: heart.describe(raw), raw=[({}, TypeError, ("raw", "dict"))])
-case("flamby.flamby_clean", lambda frame: flamby.flamby_clean(frame), frame=[(X, TypeError),
+case("flamby.flamby_clean", lambda frame: flamby.flamby_clean(frame), frame=[(X, TypeError, ("frame", "ndarray")),
                                                                           (pd.DataFrame({"a": [1]}), ValueError, "slope")])
 case("flamby.flamby_train_test_indices", lambda labels: flamby.flamby_train_test_indices(labels),
-     labels=[([0, 1, 2, 1], ValueError, "0 or 1"), ([0, 1], ValueError, "at least 3")])
+     labels=[([0, 1, 2, 1], ValueError, re.compile("^labels must hold labels 0 or 1")), ([0, 1], ValueError, "at least 3"),
+             ([0.0, NAN, 1.0], ValueError, ("labels", "NaN"))])
 case("flamby.flamby_one_hot", lambda features: flamby.flamby_one_hot(features),
      features=[(pd.DataFrame({"cp": [1.0]}), ValueError, "restecg"), (pd.DataFrame({"cp": [NAN], "restecg": [0.0]}),
-                                                                   ValueError, "NaN")])
+                                                                   ValueError, ("features['cp']", "NaN")),
+              (X, TypeError, re.compile("^features must be a pandas DataFrame, got ndarray$"))])
 case("flamby.flamby_split", lambda raw=None, standardize="center": flamby.flamby_split(
      data.load_raw("synthetic") if raw is None else raw, standardize),
-     raw=[("raw", TypeError)], standardize=[("zscore", ValueError, "'zscore'")])
+     raw=[("raw", TypeError, re.compile("^raw must .*, got str$"))], standardize=[("zscore", ValueError, ("standardize", "'zscore'"))])
 case("flamby.FederatedSplit.pooled", lambda part: _split().pooled(part), part=[("valid", ValueError, "'valid'")])
-case("flamby.FederatedSplit.restandardize", lambda how: _split().restandardize(how), how=[("zscore", ValueError, "'zscore'")])
+case("flamby.FederatedSplit.restandardize", lambda how: _split().restandardize(how), how=[("zscore", ValueError, ("how", "'zscore'"))])
 case("flamby.FederatedSplit.validation_split", lambda fraction=0.25, seed=0: _split().validation_split(fraction, seed),
      fraction=[(1.0, ValueError), (NAN, ValueError)], seed=[(-1, ValueError)])
 case("tff_custom.adam_without_bias_correction", lambda learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
