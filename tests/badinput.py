@@ -38,7 +38,10 @@ BAD: dict[tuple[str, str], list] = {}
 
 
 def case(fn_name: str, call, **bad):
-    """Register ``call(**{param: value})`` for every ``param=[(value, Error, needle), ...]``."""
+    """Register ``call(**{param: value})`` for every ``param=[(value, Error, needle), ...]``.
+
+    The message must name ``needle`` as a whole word (the parameter's name when omitted); a tuple of
+    needles must all be named (e.g. the parameter and the bad value)."""
     for param, entries in bad.items():
         for entry in entries:
             value, error, needle = (entry + (param,))[:3] if len(entry) == 2 else entry

@@ -76,6 +76,43 @@ def test_initial_weights_are_pytorch_uniform_and_seeded():
     assert models.max_abs_difference(w, models.initial_weights(8, 13)) > 0
 
 
+def test_predict_proba_shapes_it_accepts_and_refuses():
+    X = np.array([[1.0, -2.0], [0.5, 0.0]])
+    W1, b1, W2, b2 = np.array([[1.0, 0.0, -1.0], [0.5, 1.0, 0.0]]), np.array([0.1, -0.2, 0.3]), \
+        np.array([[1.0], [-1.0], [2.0]]), np.array([0.25])
+    h = np.maximum(X @ W1 + b1, 0)
+    expected = 1 / (1 + np.exp(-(h @ W2[:, 0] + b2[0])))
+    np.testing.assert_allclose(models.predict_proba([W1, b1, W2, b2], X), expected, rtol=1e-12)
+    # biases stored as rows (1, h) and (1, 1) are flattened, not broadcast
+    np.testing.assert_allclose(models.predict_proba([W1, b1[None], W2, b2[None]], X), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^model's layer shapes do not chain: \(2, 3\), \(4,\), then \(3, 1\)$"):
+        models.predict_proba([W1, np.zeros(4), W2, b2], X)
+    with pytest.raises(ValueError, match=r"^model's layer shapes do not chain: \(2, 3\), \(3,\), then \(4, 1\)$"):
+        models.predict_proba([W1, b1, np.zeros((4, 1)), b2], X)
+    with pytest.raises(ValueError, match=r"^model must end in one output, got shape \(2, 2\)$"):
+        models.predict_proba([np.zeros((2, 2)), np.zeros(1)], X)
+    with pytest.raises(ValueError, match=r"^model must be theta, \[W, b\] \(logistic regression\) or \[W1, b1, W2, b2\] "
+                                         r"\(one hidden layer\), got a list of 3 arrays$"):
+        models.predict_proba([W1, b1, W2], X)
+
+
+def test_accuracy_counts_p_one_half_as_class_0():
+    X = np.array([[1.0], [2.0]])
+    assert models.accuracy(np.zeros(2), X, [0, 0]) == 1.0    # z = 0: p = 0.5 is not > 0.5
+    assert models.accuracy(np.zeros(2), X, [1, 0]) == 0.5
+
+
+def test_to_weights_and_max_abs_difference():
+    w = models.to_weights([0.5, -1.0])               # the smallest model: one weight and a bias
+    assert [a.tolist() for a in w] == [[[0.5]], [-1.0]] and [a.dtype for a in w] == [np.float32, np.float32]
+    assert [a.dtype for a in models.to_weights([0.5, -1.0], np.float64)] == [np.float64, np.float64]
+    assert models.max_abs_difference(np.array([1.0, 2.0]), np.array([1.0, 4.5])) == 2.5   # two theta vectors
+    assert models.max_abs_difference(np.array([1, 250], np.uint8), np.array([3, 0], np.uint8)) == 250.0   # no wrap-around
+    empty = [np.zeros((0, 1)), np.ones(1)]
+    assert models.max_abs_difference(empty, [np.zeros((0, 1)), np.ones(1)]) == 0.0
+    assert models.max_abs_difference(empty, [np.zeros((0, 1)), np.full(1, 3.0)]) == 2.0
+
+
 # ---- batches and local training -----------------------------------------------------------------
 
 def test_epoch_batches_keep_order_and_short_last_batch():
@@ -89,6 +126,29 @@ def test_stream_batches_match_tf_data_order():
 
     expected = [b.numpy().tolist() for b in tf.data.Dataset.range(7).repeat().batch(3).take(5)]
     assert [b.tolist() for b in stream_batches(7, 3, 5)] == expected
+
+
+def test_schedule_counts_steps_and_examples():
+    assert Schedule(steps=3, batch_size=4).examples(10) == 12 and Schedule(steps=3).examples(10) == 30
+    assert Schedule(epochs=2).examples(10) == 20 and Schedule(epochs=2, batch_size=4).examples(10) == 20
+    assert Schedule(epochs=2, batch_size=4).num_steps(10) == 6 and Schedule(steps=5, batch_size=4).num_steps(10) == 5
+    assert Schedule(epochs=3).num_steps(10) == 3
+    assert Schedule(epochs=1).num_steps(1) == 1 and Schedule(epochs=1).examples(1) == 1            # the smallest client
+    assert Schedule(epochs=1).num_steps(10_000_000) == 1 and Schedule(epochs=1).examples(10_000_000) == 10_000_000
+    for n in (0, 10_000_001):
+        for count in (Schedule(epochs=1).num_steps, Schedule(epochs=1).examples):
+            with pytest.raises(ValueError, match=rf"^n must be [<>]= (1|10000000), got {n}$"):
+                count(n)
+
+
+def test_schedule_batches():
+    assert [b.tolist() for b in Schedule(batch_size=2, epochs=1).batches(5)] == [[0, 1], [2, 3], [4]]
+    assert [b.tolist() for b in Schedule(batch_size=1, steps=2).batches(5)] == [[0], [1]]
+    shuffled = Schedule(batch_size=2, epochs=2, shuffle=True).batches(5, np.random.default_rng(4))
+    expected = epoch_batches(5, 2, 2, np.random.default_rng(4))
+    assert [b.tolist() for b in shuffled] == [b.tolist() for b in expected] != [[0, 1], [2, 3], [4]] * 2
+    unshuffled = Schedule(batch_size=2, epochs=1).batches(5, np.random.default_rng(4))   # shuffle=False ignores rng
+    assert [b.tolist() for b in unshuffled] == [[0, 1], [2, 3], [4]]
 
 
 def test_local_sgd_is_minibatch_sgd_in_order():
@@ -240,11 +300,17 @@ def test_shuffling_is_seeded():
 
 
 def test_divergence_is_marked_with_nan(uneven):
-    path = fc.run_fedavg(uneven, 400, lr=5.0, model="mse", schedule=Schedule(steps=1)).server
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # overflow and inf − inf on the way are expected: no warnings
+        h = fc.run_fedavg(uneven, 400, lr=5.0, model="mse", schedule=Schedule(steps=1))
+    path = h.server
     assert path.shape == (401, 2) and np.isnan(path[-1]).all() and np.isfinite(path[0]).all()
+    assert h.diverged is True and h.interrupted is False
 
 
-def test_interrupt_returns_the_finished_rounds(monkeypatch):
+def test_interrupt_returns_the_finished_rounds(monkeypatch, capsys):
     from utils import fedcore
 
     calls = {"n": 0}
@@ -258,7 +324,8 @@ def test_interrupt_returns_the_finished_rounds(monkeypatch):
 
     monkeypatch.setattr(fedcore, "_train", train_then_interrupt)
     h = fc.run_fedavg(make_silos(), 10, lr=0.1)
-    assert h.interrupted and h.rounds == 2
+    assert h.interrupted and h.rounds == 2 and not h.diverged
+    assert capsys.readouterr().out == "Interrupted: returning the 2 finished round(s).\n"
 
 
 def test_federated_mean_std_equals_pooled():
@@ -315,3 +382,221 @@ def test_animation_has_a_frame_per_stage():
     np.testing.assert_allclose(S[-1], [np.linalg.norm(h.server[-1] - h.server[0]), 0], atol=1e-12)
     np.testing.assert_allclose(fc.weighted_average(C[0], h.sizes), S[1], atol=1e-12)
     np.testing.assert_allclose(fig.frames[-1].data[4].y, h.accuracy)
+
+
+# ---- exact behaviour: defaults, boundaries, what a run returns ---------------------------------------------
+
+X5 = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
+Y5 = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+TWO = {"a": (X5, Y5), "b": (X5[:3], Y5[:3])}
+
+
+def test_client_weights_and_weighted_average_edges():
+    np.testing.assert_allclose(fc.client_weights([1, 3]), [0.25, 0.75])        # a client of one row
+    np.testing.assert_allclose(fc.weighted_average([1.0, 3.0], [1, 3]), 2.5)    # K numbers: a weighted mean
+    np.testing.assert_allclose(fc.weighted_average([[1.0, 2.0]], [5]), [1.0, 2.0])   # one client
+    V = np.array([[1.0, 2.0], [3.0, 6.0]])
+    np.testing.assert_allclose(fc.weighted_average(V, [0, 1]), [3.0, 6.0])      # a zero weight leaves a client out
+    np.testing.assert_allclose(fc.weighted_average(V, [0.25, 0.5]), [7 / 3, 14 / 3])   # total below 1
+    for bad, message in [(1.0, "vectors must hold at least one vector, got shape ()"),
+                         (np.zeros((0, 2)), "vectors must hold at least one vector, got shape (0, 2)")]:
+        with pytest.raises(ValueError) as err:
+            fc.weighted_average(bad, [1])
+        assert str(err.value) == message
+
+
+def test_defaults_of_the_core_functions():
+    theta = np.array([0.3, -0.2, 0.1])
+    assert fc.federated_objective(theta, TWO) == fc.federated_objective(theta, TWO, "logistic")
+    np.testing.assert_array_equal(fc.federated_gradient(theta, TWO), fc.federated_gradient(theta, TWO, "logistic"))
+    np.testing.assert_array_equal(fc.fedsgd_step(theta, TWO, 0.1), fc.fedsgd_step(theta, TWO, 0.1, "logistic"))
+    np.testing.assert_array_equal(fc.fedavg_round(theta, TWO, 0.1), fc.fedavg_round(theta, TWO, 0.1, local_steps=1))
+    np.testing.assert_array_equal(fc.fedavg_round(theta, TWO, 0.1), fc.fedsgd_step(theta, TWO, 0.1))
+    a = fc.run_fedavg(TWO, 2, lr=0.1, schedule=Schedule(batch_size=2, steps=3, shuffle=True))
+    np.testing.assert_array_equal(a.server, fc.run_fedavg(TWO, 2, lr=0.1, seed=0,
+                                                          schedule=Schedule(batch_size=2, steps=3, shuffle=True)).server)
+    assert a.clients is None and a.loss is None and a.accuracy is None and a.client_loss is None \
+        and a.client_accuracy is None and a.interrupted is False and a.diverged is False
+    assert fc.sample_clients(list("abcdef"), 3) == fc.sample_clients(list("abcdef"), 3, seed=0)
+    parts = [X5, X5[:2] * 3]
+    for got, want in zip(fc.federated_mean_std(parts), fc.federated_mean_std(parts, ddof=0)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_one_client_federation():
+    theta = np.array([0.3, -0.2, 0.1])
+    assert fc.federated_objective(theta, [(X5, Y5)]) == pytest.approx(models.logistic_loss(theta, X5, Y5), rel=1e-15)
+    h = fc.run_fedavg([(X5, Y5)], 1, lr=0.1, theta0=theta)
+    np.testing.assert_allclose(h.final, theta - 0.1 * models.logistic_grad(theta, X5, Y5), rtol=1e-15)
+    assert fc.run_fedavg([(X5, Y5)], 0, lr=0.1).server.tolist() == [[0.0, 0.0, 0.0]]   # zero rounds: the start
+
+
+def test_evaluate_thresholds_and_mse_has_no_accuracy():
+    ev = fc.evaluate(np.zeros(3), {"a": (X5, np.zeros(5)), "b": (X5[:2], np.ones(2))})   # every z = 0: p = 0.5
+    assert ev["accuracy"] == pytest.approx(5 / 7) and ev["client_accuracy"].tolist() == [1.0, 0.0]
+    ev = fc.evaluate(np.array([1.0, 0.0, 0.0]), TWO, "mse")
+    assert ev["loss"] == pytest.approx(models.mse_loss([1.0, 0.0, 0.0], np.vstack([X5, X5[:3]]),
+                                                       np.concatenate([Y5, Y5[:3]])))
+    assert np.isnan(ev["accuracy"]) and ev["client_accuracy"].shape == (2,) and np.isnan(ev["client_accuracy"]).all()
+
+
+def test_server_optimizer_state_and_sgd_without_state():
+    opt = fc.ServerOptimizer("adam", initial_v=0.5)
+    state = opt.init(1)
+    assert state["t"] == 0 and state["m"].tolist() == [0.0] and state["v"].tolist() == [0.5]
+    state = opt.init(3)
+    assert state["m"].tolist() == [0.0] * 3 and state["v"].tolist() == [0.5] * 3
+    sgd = fc.ServerOptimizer("sgd", lr=0.5)
+    np.testing.assert_array_equal(sgd.apply(np.array([1.0, 2.0]), np.array([2.0, -4.0]), {}), [2.0, 0.0])
+    fc.ServerOptimizer(beta1=0.0, beta2=0.0)   # both betas may be 0
+
+
+def test_server_yogi_step_by_hand():
+    """v ← v − (1−β2) sign(v − g²) g², including sign 0 (v unchanged), then the bias-corrected step."""
+    opt = fc.ServerOptimizer("yogi", lr=0.1, initial_v=4.0)
+    state = opt.init(3)
+    delta = np.array([2.0, -1.0, 3.0])                     # g = −Δ, g² = 4, 1, 9
+    theta = opt.apply(np.zeros(3), delta, state)
+    np.testing.assert_allclose(state["v"], [4.0, 4.0 - 0.001, 4.0 + 0.009], rtol=1e-15)
+    m = 0.1 * -delta
+    lr = 0.1 * np.sqrt(1 - 0.999) / (1 - 0.9)
+    np.testing.assert_allclose(theta, -lr * m / (np.sqrt(state["v"]) + 1e-8), rtol=1e-12)
+    assert state["t"] == 1
+
+
+def test_history_weights():
+    h = fc.run_fedavg(TWO, 2, lr=0.1)
+    for r, row in [(0, 0), (1, 1), (2, 2), (-1, 2), (-3, 0)]:
+        w = h.weights(r)
+        assert [a.shape for a in w] == [(2, 1), (1,)]
+        np.testing.assert_array_equal(np.append(w[0][:, 0], w[1]), h.server[row])
+    assert not np.array_equal(h.weights(1)[0], h.weights(0)[0])
+    np.testing.assert_array_equal(h.weights()[0], h.weights(2)[0])
+    custom = fc.FedHistory(server=np.arange(18.0).reshape(2, 9), names=["a"], sizes=np.array([1]),
+                           shares=np.array([1.0]), shapes=((2, 2), (2,), (2, 1), (1,)))   # a hidden layer of 2
+    assert [a.tolist() for a in custom.weights(1)] == [[[9.0, 10.0], [11.0, 12.0]], [13.0, 14.0], [[15.0], [16.0]], [17.0]]
+
+
+def test_weighting_by_numbers():
+    sched = Schedule(steps=2)
+    a, b = (local_train(np.zeros(3), X, y, [np.arange(len(y))] * 2, lr=0.2) for X, y in TWO.values())
+    only_b = fc.run_fedavg(TWO, 1, lr=0.2, schedule=sched, weighting=[0, 1])
+    np.testing.assert_allclose(only_b.final, b, rtol=1e-14)
+    small = fc.run_fedavg(TWO, 1, lr=0.2, schedule=sched, weighting=[0.25, 0.5])
+    np.testing.assert_allclose(small.shares, [1 / 3, 2 / 3], rtol=1e-15)
+    np.testing.assert_allclose(small.final, (a + 2 * b) / 3, rtol=1e-14)
+    h = fc.run_fedavg(TWO, 1, lr=0.2, schedule=sched)
+    assert h.names == ["a", "b"] and h.sizes.tolist() == [5, 3]
+    np.testing.assert_allclose(h.shares, [5 / 8, 3 / 8], rtol=1e-15)
+
+
+def test_local_optimiser_and_proximal_term_reach_every_client():
+    theta0 = np.array([0.5, -0.5, 0.2])
+    for kwargs in ({"optimizer": "adam"}, {"mu": 0.7}, {"optimizer": "adam", "mu": 0.7}):
+        h = fc.run_fedavg(TWO, 1, lr=0.05, theta0=theta0, schedule=Schedule(batch_size=2, epochs=2), **kwargs)
+        local = [local_train(theta0, X, y, epoch_batches(len(y), 2, 2), lr=0.05, **kwargs) for X, y in TWO.values()]
+        np.testing.assert_allclose(h.final, 5 / 8 * local[0] + 3 / 8 * local[1], rtol=1e-13)
+
+
+def test_aggregate_result_is_used_in_float64():
+    """A custom aggregate may answer in float32: the server step is still taken in float64."""
+    def mean32(updates, shares):
+        return (shares @ updates).astype(np.float32)
+
+    theta0 = np.array([0.1, 0.2, 0.3])
+    h = fc.run_fedavg(TWO, 1, lr=0.1, theta0=theta0, aggregate=mean32, server=fc.ServerOptimizer("sgd", lr=0.3))
+    delta = mean32(np.array([local_train(theta0, X, y, [np.arange(len(y))], lr=0.1) - theta0 for X, y in TWO.values()]),
+                   np.array([5 / 8, 3 / 8]))
+    np.testing.assert_array_equal(h.final, theta0 + 0.3 * delta.astype(np.float64))
+
+
+def test_test_clients_are_scored_with_the_run_model():
+    h = fc.run_fedavg(TWO, 2, lr=0.1, model="mse", test=TWO)
+    for r in range(3):
+        assert h.loss[r] == pytest.approx(fc.evaluate(h.server[r], TWO, "mse")["loss"], rel=1e-15)
+        np.testing.assert_array_equal(h.client_loss[r], fc.evaluate(h.server[r], TWO, "mse")["client_loss"])
+    assert np.isnan(h.accuracy).all() and h.client_accuracy.shape == (3, 2)
+
+
+def test_run_limits(monkeypatch):
+    from utils import validate as v
+
+    monkeypatch.setattr(v, "MAX_STEPS", 10)
+    assert fc.run_fedavg(TWO, 5, lr=0.1).rounds == 5                 # 5 rounds × 2 clients × 1 step = 10
+    with pytest.raises(ValueError) as err:
+        fc.run_fedavg(TWO, 6, lr=0.1)
+    assert str(err.value) == ("run_fedavg would need 12 local steps, more than the course's limit of 10; "
+                              "use fewer rounds, steps or clients")
+    monkeypatch.setattr(v, "MAX_FLOATS_KEPT", 18)
+    assert fc.run_fedavg(TWO, 3, lr=0.1, keep_clients=True).clients.shape == (3, 2, 3)   # 3 × 2 × 3 = 18
+    with pytest.raises(ValueError) as err:
+        fc.run_fedavg(TWO, 4, lr=0.1, keep_clients=True)
+    assert str(err.value) == ("keep_clients would need 24 numbers kept, more than the course's limit of 18; "
+                              "use fewer rounds, steps or clients")
+
+
+def test_progress_bar_counts_rounds_and_disappears(monkeypatch):
+    import tqdm.auto
+
+    bars = []
+
+    class Bar:
+        def __init__(self, **kwargs):
+            self.kwargs, self.updates, self.closed = kwargs, [], False
+            bars.append(self)
+
+        def update(self, n):
+            self.updates.append(n)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    fc.run_fedavg(TWO, 3, lr=0.1)
+    assert bars == []
+    fc.run_fedavg(TWO, 3, lr=0.1, progress=True)
+    (bar,) = bars
+    assert bar.kwargs == {"total": 3, "desc": "rounds", "leave": False} and bar.updates == [1, 1, 1] and bar.closed
+
+
+def test_federated_mean_std_small_variance_and_refusals():
+    parts = [np.array([[0.1], [0.2]]), np.array([[0.4]])]
+    for ddof in (0, 1):
+        mean, std = fc.federated_mean_std(parts, ddof)
+        np.testing.assert_allclose(std, [np.std([0.1, 0.2, 0.4], ddof=ddof)], rtol=1e-9)
+    for call, message in [
+        (lambda: fc.federated_mean_std([]), "parts is empty: give one 2-D array per client"),
+        (lambda: fc.federated_mean_std([X5, np.ones((2, 3))]), "parts disagree on the number of columns: [(5, 2), (2, 3)]"),
+        (lambda: fc.federated_mean_std([X5[:1]], ddof=1), "1 row(s) in all: too few for ddof=1"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+    assert fc.federated_mean_std([X5[:1]])[1].tolist() == [0.0, 0.0]   # one row, ddof=0: std 0
+    np.testing.assert_allclose(fc.federated_mean_std([X5[:2]], ddof=1)[1], [np.sqrt(0.5)] * 2)   # n = ddof + 1
+
+
+def test_sample_clients_without_replacement():
+    for seed in range(20):
+        assert fc.sample_clients(range(5), 5, seed=seed) == [0, 1, 2, 3, 4]
+        chosen = fc.sample_clients(list("abcdefgh"), 6, seed=seed)
+        assert len(set(chosen)) == 6 and chosen == sorted(chosen)
+
+
+def test_test_clients_labels_are_checked_with_the_other_arguments():
+    """A logistic run refuses test labels that are not 0/1 up front, before the step budget is even looked at."""
+    with pytest.raises(ValueError, match=r"^y of client 'a' .*0 or 1"):
+        fc.run_fedavg(TWO, 10**9, lr=0.1, test={"a": (X5, Y5 * 2)})
+    with pytest.raises(ValueError, match="local steps"):
+        fc.run_fedavg(TWO, 10**9, lr=0.1, test={"a": (X5, Y5)})
+
+
+def test_divergence_within_local_steps_is_silent():
+    """Several local steps at a huge rate: the client's own steps reach inf − inf (NaN) before the server sees
+    them; the run stops, marks the divergence and warns about nothing."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = fc.run_fedavg(TWO, 200, lr=50.0, model="mse", schedule=Schedule(steps=3))
+    assert h.diverged and np.isnan(h.server[-1]).all() and h.server.shape == (201, 3)

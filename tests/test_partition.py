@@ -113,3 +113,126 @@ def test_to_client_data():
     elements = list(cd.create_tf_dataset_for_client("b").as_numpy_iterator())
     assert len(elements) == 7 and set(elements[0]) == {"x", "y"}
     np.testing.assert_allclose(elements[0]["x"], X[5].astype(np.float32))
+    assert elements[0]["x"].dtype == np.float32 and elements[0]["y"].dtype == np.float32
+
+
+# ---- exact behaviour: defaults, boundaries, the arithmetic of each split -------------------------------
+
+def same_parts(a, b):
+    return len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
+
+
+THREE_LABELS = np.repeat([0, 1, 2], [30, 20, 10])
+
+
+def test_defaults_are_the_documented_ones():
+    X = np.random.default_rng(1).normal(size=(40, 3))
+    assert same_parts(P.iid(50, 3), P.iid(50, 3, seed=0))
+    assert same_parts(P.quantity_skew(50, 3, 1.0), P.quantity_skew(50, 3, 1.0, seed=0, min_size=2))
+    assert same_parts(P.feature_skew(X, 3, 0), P.feature_skew(X, 3, 0, seed=0))
+    ties = np.zeros((8, 1))   # all tied: only the seed orders the rows
+    assert same_parts(P.feature_skew(ties, 2, 0), P.feature_skew(ties, 2, 0, seed=0))
+    assert not same_parts(P.feature_skew(ties, 2, 0), P.feature_skew(ties, 2, 0, seed=1))
+    # seed 41: the first draw gives one client exactly 2 rows, so min_size=2 keeps it and 3 redraws
+    assert min(map(len, P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=41, min_size=0))) == 2
+    kept = P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=41)
+    assert same_parts(kept, P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=0 + 41, min_size=2))
+    assert same_parts(kept, P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=41, min_size=0))
+    assert not same_parts(kept, P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=41, min_size=3))
+    assert same_parts(P.dirichlet_label_skew(THREE_LABELS, 4, 0.5), P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=0))
+
+
+def test_smallest_and_largest_accepted_sizes():
+    assert [p.tolist() for p in P.iid(1, 1)] == [[0]]
+    assert sorted(np.concatenate(P.iid(5, 5)).tolist()) == [0, 1, 2, 3, 4] and set(map(len, P.iid(5, 5))) == {1}
+    assert [len(p) for p in P.quantity_skew(1, 1, 1.0, min_size=1)] == [1]
+    assert [len(p) for p in P.quantity_skew(6, 3, 1.0, min_size=2)] == [2, 2, 2]   # min_size × clients = n
+    assert sum(len(p) for p in P.quantity_skew(5, 2, 1.0, min_size=0)) == 5
+    assert [p.tolist() for p in P.dirichlet_label_skew(np.zeros(3), 1, 1.0, min_size=3)] == [[0, 1, 2]]
+    X = np.arange(12.0).reshape(4, 3)
+    assert same_parts(P.feature_skew(X, 2, feature=2), P.feature_skew(X, 2, feature=-1))
+    assert same_parts(P.feature_skew(X, 2, feature=-3), P.feature_skew(X, 2, feature=0))
+    assert [p.tolist() for p in P.feature_skew(X, 1, feature=0)] == [[0, 1, 2, 3]]
+
+
+def test_dirichlet_shares_each_label_on_its_own():
+    parts = P.dirichlet_label_skew(THREE_LABELS, 4, 0.5, seed=7, min_size=0)   # the first draw
+    assert_disjoint_complete(parts, len(THREE_LABELS))
+    # Each label's rows are cut by its own Dirichlet draw (permutation, then draw, label by label).
+    rng = np.random.default_rng(7)
+    for label in (0, 1, 2):
+        rows = rng.permutation(np.flatnonzero(THREE_LABELS == label))
+        shares = rng.dirichlet(np.full(4, 0.5))
+        cuts = (np.cumsum(shares)[:-1] * len(rows)).astype(int)
+        for part, piece in zip(parts, np.split(rows, cuts)):
+            np.testing.assert_array_equal(part[THREE_LABELS[part] == label], np.sort(piece))
+
+
+def test_quantity_skew_sizes_are_largest_remainder_rounding():
+    n, k, alpha, seed, min_size = 103, 6, 0.7, 5, 3
+    shares = np.random.default_rng(seed).dirichlet(np.full(k, alpha))   # the generator's first draw
+    raw = shares * (n - k * min_size)
+    floor = np.floor(raw)
+    missing = n - k * min_size - int(floor.sum())
+    assert 0 < missing < k   # the case where rounding matters
+    up = sorted(range(k), key=lambda i: raw[i] - floor[i], reverse=True)[:missing]
+    expected = [int(floor[i]) + (i in up) + min_size for i in range(k)]
+    parts = P.quantity_skew(n, k, alpha, seed=seed, min_size=min_size)
+    assert [len(p) for p in parts] == expected
+    assert_disjoint_complete(parts, n)
+
+
+def test_feature_skew_breaks_ties_by_seed():
+    X = np.zeros((8, 1))   # all tied: the order is the seeded tie-break alone
+    a = P.feature_skew(X, 2, feature=0, seed=3)
+    assert same_parts(a, P.feature_skew(X, 2, feature=0, seed=3))
+    assert not same_parts(a, P.feature_skew(X, 2, feature=0, seed=4))
+    order = np.argsort(np.random.default_rng(3).random(8), kind="stable")
+    assert [p.tolist() for p in a] == [sorted(order[:4].tolist()), sorted(order[4:].tolist())]
+
+
+def test_to_tf_dataset_defaults_and_shuffling():
+    X = np.arange(80, dtype=float).reshape(40, 2)
+    y = np.arange(40) % 2
+    batches = list(P.to_tf_dataset(X, y).as_numpy_iterator())
+    assert [len(b[1]) for b in batches] == [32, 8]                      # batch_size=32
+    assert batches[0][1].dtype == np.float32 and batches[0][0].dtype == np.float32
+    assert [len(b[1]) for b in P.to_tf_dataset(X[:3], y[:3], batch_size=1)] == [1, 1, 1]
+
+    def epochs(ds, k=2):
+        return [np.concatenate([b[0][:, 0] for b in ds.as_numpy_iterator()]).tolist() for _ in range(k)]
+
+    default = epochs(P.to_tf_dataset(X, y, shuffle=True))
+    assert default == epochs(P.to_tf_dataset(X, y, shuffle=True, seed=0))   # seed=0, reproducible
+    assert default != epochs(P.to_tf_dataset(X, y, shuffle=True, seed=1))
+    assert default[0] != default[1]                                           # reshuffled each epoch
+    assert sorted(default[1]) == X[:, 0].tolist()
+
+
+def test_breast_cancer_silos():
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    malignant = {row.tobytes(): float(t == 0) for row, t in zip(data.data, data.target)}
+    train, test = P.breast_cancer_silos()
+    for got, want in zip((train, test), P.breast_cancer_silos(4, 1.0, 0, 0.25)):
+        assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(got, want))
+    assert len(train) == len(test) == 4
+    rows = [r.tobytes() for X, _ in train + test for r in X]
+    assert len(rows) == len(set(rows)) == 569                                 # every row once
+    for X, y in train + test:
+        assert [malignant[r.tobytes()] for r in X] == y.tolist()                # label 1 = malignant
+    for (Xa, _), (Xb, _) in zip(train, test):
+        n = len(Xa) + len(Xb)
+        assert n >= 40 and len(Xb) == n - round(0.75 * n)
+    # the silos are dirichlet_label_skew's parts with min_size=40 (seed 2 has one of exactly 40 rows)
+    train2, test2 = P.breast_cancer_silos(seed=2)
+    index = {r.tobytes(): i for i, r in enumerate(data.data)}
+    parts = P.dirichlet_label_skew((data.target == 0).astype(float), 4, 1.0, seed=2, min_size=40)
+    assert min(map(len, parts)) == 40
+    for (Xa, _), (Xb, _), part in zip(train2, test2, parts):
+        assert sorted(index[r.tobytes()] for r in np.vstack([Xa, Xb])) == part.tolist()
+    assert train2[0][0].shape[0] != train[0][0].shape[0] or not np.array_equal(train2[0][0], train[0][0])
+    a, _ = P.breast_cancer_silos(seed=0, test_share=0.5)
+    assert [len(y) for _, y in a] == [round(0.5 * (len(Xa) + len(Xb))) for (Xa, _), (Xb, _) in zip(train, test)]
+    assert len(P.breast_cancer_silos(num_silos=1)[0]) == 1

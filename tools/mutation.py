@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true", help="report on the last run in --work without re-running")
     args = ap.parse_args(argv)
     work = args.work.resolve()
+    args.venv = args.venv.resolve()  # mutmut runs with cwd=work: a relative --venv (as the Makefile passes) must not break
     if not mutmut(args.venv).exists():
         raise SystemExit(f"{mutmut(args.venv)} is missing: run `make mutation`, which builds it")
     if not args.reuse:

@@ -89,6 +89,7 @@ def fedavg_round(theta, clients, lr: float, local_steps: int = 1, model: str = "
     """One FedAvg round with plain SGD at both ends: every client takes ``local_steps`` steps
     (full batches, or tf.data-style batches of ``batch_size`` in row order), then
     θ + server_lr Σ_k (n_k/n)(θ_k − θ). ``local_steps=1`` with full batches is FedSGD."""
+    theta = _federation(theta, clients, model)[3]  # checked here so an error names ``theta``, not ``theta0``
     server = ServerOptimizer("sgd", v.positive("server_lr", server_lr))
     history = run_fedavg(clients, 1, theta0=theta, model=model, lr=lr, server=server,
                          schedule=Schedule(batch_size=batch_size, steps=v.integer("local_steps", local_steps, 1)))
