@@ -115,7 +115,7 @@ case("banks.run_numpy_banks",
      banks.run_numpy_banks(_banks() if split is None else split, rounds, client_lr, server, server_lr, epsilon,
                            batch_size, epochs, seed, part, shuffle),
      split=[("banks", TypeError, "BankSplit")], rounds=[(0, ValueError, "rounds")], client_lr=[(0, ValueError)],
-     server=[("yogi", ValueError, "'yogi'")], server_lr=[(-1, ValueError)], epsilon=[(0, ValueError, "eps")],
+     server=[("yogi", ValueError, "'yogi'")], server_lr=[(-1, ValueError)], epsilon=[(0, ValueError, "epsilon")],
      batch_size=[(0, ValueError)], epochs=[(2.5, ValueError)], seed=[(-1, ValueError)], part=[("x", ValueError)],
      shuffle=[("yes", TypeError)])
 case("banks.build_bank_process", lambda n_features=28, client_lr=0.1, server="sgd", server_lr=1.0, epsilon=1e-3:
