@@ -257,6 +257,22 @@ def chapter_links_to_html(nb: nbformat.NotebookNode) -> None:
                     output["data"][mime] = CHAPTER_LINK.sub(r"\1\2.html", output["data"][mime])
 
 
+GLOSSARY_LINK = re.compile(r"\[([^\]]+)\]\((?:\.\./)?GLOSSARY\.md#(g-[a-z0-9-]+)\)")
+
+
+def glossary_links_to_html(nb: nbformat.NotebookNode) -> None:
+    """Links to a glossary entry become plain HTML links: the entries' anchors are ``<a id>`` tags
+    inside a Markdown table, which the browser finds but Sphinx cannot (it warns, and -W fails).
+    ``make test-book`` checks in the browser that each such anchor exists."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = GLOSSARY_LINK.sub(r'<a href="../GLOSSARY.html#\2">\1</a>', cell.source)
+        for output in cell.get("outputs", []):
+            if "text/markdown" in output.get("data", {}):
+                output["data"]["text/markdown"] = GLOSSARY_LINK.sub(r'<a href="../GLOSSARY.html#\2">\1</a>',
+                                                                    output["data"]["text/markdown"])
+
+
 def index_page() -> str:
     return (f"# Federated Learning Across Borders\n\n"
             "An interactive course on federated learning with TensorFlow Federated. This site shows every "
@@ -282,6 +298,7 @@ def assemble(executed: list[Path]) -> Path:
         nb = nbformat.read(path, as_version=4)
         plotly_to_html(nb)
         chapter_links_to_html(nb)
+        glossary_links_to_html(nb)
         stem = path.stem.rsplit("-", 1)[0]
         (SRC / "chapters" / f"{stem}.ipynb").write_text(nbformat.writes(nb))
     for extra in ("GLOSSARY.md", "INSTRUCTOR.md"):

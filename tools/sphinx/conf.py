@@ -34,6 +34,11 @@ nb_ipywidgets_js = {
 
 
 def setup(app):
+    # Chapter 01 shows the essay's diagram as a Mermaid block (JupyterLab draws it); Pygments has no
+    # Mermaid lexer, so the site shows the block as plain text instead of failing the -W build.
+    from pygments.lexers.special import TextLexer
+
+    app.add_lexer("mermaid", TextLexer)
     # The widget manager finds its font files from the URL RequireJS gives its own module, by default
     # next to the page; map its module names to _static/widgets/ (a global `require` object is read by
     # require.js as its configuration; data-content_root is the page's relative path to the site root).
