@@ -600,3 +600,16 @@ def test_divergence_within_local_steps_is_silent():
         warnings.simplefilter("error")
         h = fc.run_fedavg(TWO, 200, lr=50.0, model="mse", schedule=Schedule(steps=3))
     assert h.diverged and np.isnan(h.server[-1]).all() and h.server.shape == (201, 3)
+
+
+def test_stream_batches_limits_and_their_messages():
+    """A single row is a valid client; the row, step and row-visit limits are refused by name."""
+    assert [b.tolist() for b in stream_batches(1, 1, 3)] == [[0], [0], [0]]
+    with pytest.raises(ValueError, match=r"^n must be <= 10000000, got 10000001"):
+        stream_batches(10_000_001, 1, 1)
+    with pytest.raises(ValueError, match=r"^steps must be >= 1, got 0"):
+        stream_batches(5, 1, 0)
+    with pytest.raises(ValueError, match=r"^steps must be <= 50000000"):
+        stream_batches(5, 1, 50_000_001)
+    with pytest.raises(ValueError, match=r"^stream_batches would need 50,050,000 row visits, more than"):
+        stream_batches(10, 1001, 50_000)
