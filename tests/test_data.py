@@ -677,3 +677,21 @@ def test_flamby_train_test_indices_small_cases():
                                 shuffle=True, stratify=labels if stratified else None)
         tr, te = flamby_train_test_indices(labels)
         assert tr.tolist() == sorted(a.tolist()) and te.tolist() == sorted(b.tolist()), labels
+
+
+def test_validation_split_stratifies_exactly_when_each_class_has_two_rows():
+    """Two rows of a class: one goes to each part (an unstratified cut with this seed puts both in one);
+    a single row of a class cannot be stratified, and the cut still happens."""
+    from utils.flamby import FederatedSplit
+
+    rng = np.random.default_rng(0)
+    labels = {"two sick": np.array([0] * 10 + [1] * 2), "two healthy": np.array([1] * 10 + [0] * 2),
+              "one sick": np.array([0] * 11 + [1]), "one healthy": np.array([1] * 11 + [0])}
+    train = {h: (rng.normal(size=(len(y), 2)), y.astype(float)) for h, y in labels.items()}
+    split = FederatedSplit(train={}, test={}, feature_names=["a", "b"], hospitals=tuple(labels), source="synthetic",
+                           standardize=None, unscaled={"train": train, "test": {h: train[h] for h in labels}})
+    cut = split.validation_split(fraction=0.5, seed=0)
+    for h, rare in (("two sick", 1), ("two healthy", 0)):
+        assert [int(np.sum(cut.train[h][1] == rare)), int(np.sum(cut.test[h][1] == rare))] == [1, 1], h
+    for h in ("one sick", "one healthy"):
+        assert len(cut.train[h][1]) == 6 and len(cut.test[h][1]) == 6, h
