@@ -39,3 +39,8 @@ def test_other_errors_are_not_swallowed():
         raise OSError("disk on fire")
     with pytest.raises(OSError, match="disk on fire"):
         real_or_stand_in("auto", broken, lambda p: p, lambda n: n, **ARGS)
+
+
+def test_an_unknown_source_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown source 'cached'; choose one of \['auto', 'real', 'synthetic'\]$"):
+        real_or_stand_in("cached", lambda: "file", lambda p: p, lambda n: n, **ARGS)
