@@ -16,3 +16,8 @@ case("download.real_or_stand_in",
      source=[("cached", ValueError, "'cached'")], fetch=[(None, TypeError, "fetch")], real=[(3, TypeError, "real")],
      stand_in=[("x", TypeError, "stand_in")], requested=[(None, TypeError, "requested")],
      fallback=[("no reason given", ValueError, "{reason}"), (5, TypeError, "fallback")])
+case("download.fetch_dataset_file",
+     lambda dataset="credit-default", file="f.csv", md5="0" * 32, data_dir="/nonexistent", base_url="http://127.0.0.1:1/",
+     timeout=1.0: download.fetch_dataset_file(dataset, file, md5, data_dir, base_url, timeout),
+     dataset=[("../x", ValueError, "'../x'")], file=[(None, TypeError, "file")], md5=[(None, TypeError, "md5")], data_dir=[(3, TypeError)],
+     base_url=[("ftp://x", ValueError, "base_url")], timeout=[(0, ValueError, "timeout")])

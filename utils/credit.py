@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from utils import validate as v
-from utils.download import SOURCES, dataset_dir, fetch_verified, real_or_stand_in
+from utils.download import SOURCES, fetch_dataset_file, real_or_stand_in
 
 __all__ = ["DATASET", "FILE", "MD5", "BASE_URL", "COLUMNS", "LABEL", "SOURCES", "PAY_COLUMNS", "BILL_COLUMNS",
            "PAID_COLUMNS", "FEATURE_NAMES", "EDUCATION_GROUPS", "education_group", "fetch_credit", "parse_credit_csv", "CreditData", "load_credit",
@@ -60,8 +60,7 @@ def education_group(codes) -> np.ndarray:
 def fetch_credit(data_dir=None, base_url: str = BASE_URL, timeout: float = 10.0):
     """The Path of the md5-verified CSV in ``data_dir`` (default: ``utils.download.dataset_dir``),
     downloaded from ``base_url`` if missing or corrupted. Raises ``DataUnavailable``."""
-    data_dir = None if data_dir is None else v.path("data_dir", data_dir)
-    return fetch_verified({FILE: MD5}, base_url, dataset_dir(DATASET, data_dir), timeout)[FILE]
+    return fetch_dataset_file(DATASET, FILE, MD5, data_dir, base_url, timeout)
 
 
 def parse_credit_csv(path) -> pd.DataFrame:

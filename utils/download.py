@@ -21,7 +21,7 @@ from pathlib import Path
 from utils import validate as v
 
 __all__ = ["ENV_DATA_DIR", "DataUnavailable", "repo_root", "dataset_dir", "md5_of_file",
-           "write_atomically", "fetch_verified", "SOURCES", "real_or_stand_in"]
+           "write_atomically", "fetch_verified", "fetch_dataset_file", "SOURCES", "real_or_stand_in"]
 
 ENV_DATA_DIR = "FLCOURSE_DATA_DIR"
 
@@ -119,6 +119,15 @@ def fetch_verified(files: dict, base_url: str, folder, timeout: float = 10.0) ->
     folder = v.path("folder", folder)
     return {name: _fetch_one(name, md5, base_url.rstrip("/") + "/" + name, folder, timeout)
             for name, md5 in files.items()}
+
+
+def fetch_dataset_file(dataset: str, file: str, md5: str, data_dir=None, base_url: str = "",
+                       timeout: float = 10.0) -> Path:
+    """One verified file of ``dataset`` (in ``data_dir``, default ``dataset_dir(dataset)``), fetched
+    from ``base_url`` if missing or corrupted: what the single-file loaders (credit, power) share."""
+    file, md5 = v.text("file", file), v.text("md5", md5)
+    data_dir = None if data_dir is None else v.path("data_dir", data_dir)
+    return fetch_verified({file: md5}, base_url, dataset_dir(dataset, data_dir), timeout)[file]
 
 
 SOURCES = ("auto", "real", "synthetic")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from utils import validate as v
-from utils.download import SOURCES, dataset_dir, fetch_verified, real_or_stand_in
+from utils.download import SOURCES, fetch_dataset_file, real_or_stand_in
 
 __all__ = ["DATASET", "FILE", "MD5", "CSV_NAME", "CSV_MD5", "BASE_URL", "ZONES", "ZONE_NAMES", "WEATHER",
            "COLUMNS", "SOURCES", "fetch_power", "parse_power_zip", "PowerData", "load_power", "hourly"]
@@ -41,8 +41,7 @@ _RENAME = {"DateTime": "time", "Temperature": "temperature", "Humidity": "humidi
 def fetch_power(data_dir=None, base_url: str = BASE_URL, timeout: float = 10.0):
     """The Path of the md5-verified UCI zip in ``data_dir`` (default: ``utils.download.dataset_dir``),
     downloaded from ``base_url`` if missing or corrupted. Raises ``DataUnavailable``."""
-    data_dir = None if data_dir is None else v.path("data_dir", data_dir)
-    return fetch_verified({FILE: MD5}, base_url, dataset_dir(DATASET, data_dir), timeout)[FILE]
+    return fetch_dataset_file(DATASET, FILE, MD5, data_dir, base_url, timeout)
 
 
 def parse_power_zip(path) -> pd.DataFrame:
