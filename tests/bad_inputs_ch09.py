@@ -155,3 +155,12 @@ case("tff_workers.stop_tff_local_worker", lambda timeout: tff_workers.stop_tff_l
 # ---- runtime (chapter 09 added start_leashed) ---------------------------------------------------------------
 case("runtime.start_leashed", lambda args: runtime.start_leashed(args),
      args=[("worker_binary --port=1", TypeError, "args"), ([], TypeError, "args")])
+
+# ---- drivers.reference_run: every parameter is checked before any worker starts -------------------------------
+case("drivers.reference_run",
+     lambda root="/tmp/flcourse-unused", clients=None, n_features=2, rounds=1, batch_size=4, client_lr=0.1:
+     drivers.reference_run(root, {"a": (X, Y)} if clients is None else clients, n_features, rounds, batch_size,
+                           client_lr),
+     root=[(3, TypeError, "root")], clients=[({}, TypeError, "clients")], n_features=[(0, ValueError, "n_features")],
+     rounds=[(0, ValueError, "rounds")], batch_size=[(2.5, ValueError, "batch_size")],
+     client_lr=[(float("nan"), ValueError, "client_lr")])

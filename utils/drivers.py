@@ -20,7 +20,7 @@ from utils import validate as v
 from utils.fed_program import _check_groups
 from utils.runtime import start_leashed
 
-__all__ = ["Driver"]
+__all__ = ["Driver", "reference_run"]
 
 
 class Driver:
@@ -130,3 +130,36 @@ class Driver:
             return psutil.Process(self.process.pid).memory_info().rss / 2**20
         except (psutil.Error, AttributeError):
             return float("nan")
+
+
+def reference_run(root, clients: dict, n_features: int, rounds: int, batch_size: int = 32,
+                  client_lr: float = 0.1) -> dict:
+    """The set-up every resume is compared with: one site folder and one TFF worker per client
+    (``root/sites``), the chapter's program saved in ``root/program``, and the weights of an
+    uninterrupted fixed-order run of ``rounds``. Returns sites, pool, program, by_value, groups and
+    uninterrupted; the caller stops ``pool`` (it is stopped here if anything fails)."""
+    from utils.by_reference import prepare_sites
+    from utils.fed_program import FixedOrderRunner, build_program, model_weights, train
+    from utils.tff_workers import WorkerPool
+
+    root = v.path("root", root)
+    if not isinstance(clients, dict) or not clients:
+        raise TypeError(f"clients must be a non-empty dict {{name: (X, y)}}, got {clients!r:.80}")
+    rounds = v.integer("rounds", rounds, 1, 1000)
+    n_features, batch_size = v.integer("n_features", n_features, 1), v.integer("batch_size", batch_size, 1)
+    client_lr = v.positive("client_lr", client_lr)
+    sites = prepare_sites(clients, root / "sites")
+    pool = WorkerPool([sites[h] for h in clients]).start()
+    try:
+        program, by_value = build_program(root / "program", n_features, batch_size, client_lr)
+        groups = [[h] for h in clients]
+        runner = FixedOrderRunner(program, pool.addresses, groups)
+        try:
+            uninterrupted = model_weights(train(runner, rounds))
+        finally:
+            runner.close()
+    except BaseException:
+        pool.stop()
+        raise
+    return {"sites": sites, "pool": pool, "program": program, "by_value": by_value, "groups": groups,
+            "uninterrupted": uninterrupted}

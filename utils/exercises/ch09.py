@@ -128,24 +128,14 @@ def _world():
     """The chapter's sites, workers, program and uninterrupted weights (for the tests of question 3)."""
     import tempfile
 
-    from utils.by_reference import prepare_sites
     from utils.data import load_heart_disease
-    from utils.fed_program import FixedOrderRunner, build_program, model_weights, train
-    from utils.tff_workers import WorkerPool
+    from utils.drivers import reference_run
 
     split = load_heart_disease()
-    hospitals = list(split.hospitals)
     work = Path(tempfile.mkdtemp(prefix="flcourse-ch09-ex-"))
-    sites = prepare_sites({h: split.train[h] for h in hospitals}, work / "sites")
-    pool = WorkerPool([sites[h] for h in hospitals]).start()
-    program, _ = build_program(work / "program", len(split.feature_names), BATCH_SIZE, CLIENT_LR)
-    groups = [[h] for h in hospitals]
-    runner = FixedOrderRunner(program, pool.addresses, groups)
-    try:
-        uninterrupted = model_weights(train(runner, ROUNDS))
-    finally:
-        runner.close()
-    return {"work": work, "pool": pool, "groups": groups, "uninterrupted": uninterrupted}
+    world = reference_run(work, {h: split.train[h] for h in split.hospitals}, len(split.feature_names), ROUNDS,
+                          BATCH_SIZE, CLIENT_LR)
+    return {"work": work, **{k: world[k] for k in ("pool", "groups", "uninterrupted")}}
 
 
 def _context_q3():
